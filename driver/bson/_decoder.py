@@ -55,7 +55,7 @@ def document_size(data: bytes, position: int, limit: int) -> int:
     """The size of the document at ``position``, checked to fit before ``limit``."""
     if position + 5 > limit:
         raise InvalidBSON("document too short: a BSON document needs at least 5 bytes")
-    size = _unpack_i(data, position)[0]
+    size: int = _unpack_i(data, position)[0]
     if size < 5:
         raise InvalidBSON(f"invalid document length {size}: the minimum is 5")
     if position + size > limit:

@@ -165,6 +165,7 @@ class Binary(bytes):
 
     # No __slots__: CPython refuses non-empty slots on bytes subclasses.
     _type_marker = 5
+    __subtype: int
 
     def __new__(cls, data: bytes | bytearray | memoryview, subtype: int = BINARY_SUBTYPE) -> Binary:
         if not isinstance(subtype, int) or isinstance(subtype, bool):

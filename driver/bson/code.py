@@ -24,6 +24,7 @@ class Code(str):
     __slots__ = ("__scope",)
 
     _type_marker = 13
+    __scope: dict[str, Any] | None
 
     def __new__(
         cls, code: str | bytes, scope: Mapping[str, Any] | None = None, **kwargs: Any

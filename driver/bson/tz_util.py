@@ -16,7 +16,7 @@ __all__ = ["FixedOffset", "utc"]
 utc: datetime.timezone = datetime.timezone.utc
 
 
-def FixedOffset(offset: float | datetime.timedelta, name: str) -> datetime.timezone:  # noqa: N802
+def FixedOffset(offset: float | datetime.timedelta, name: str) -> datetime.timezone:
     """A fixed offset from UTC, in minutes or as a timedelta, with a name."""
     if not isinstance(offset, datetime.timedelta):
         offset = datetime.timedelta(minutes=offset)
