@@ -83,11 +83,10 @@ def _cstring(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> t
 
 def _decode_elements(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> Any:
     """The elements from ``position`` to ``end`` (the index of the closing NUL)."""
-    doc_class = opts.document_class
     # A raw document class inflates into a plain dict (its nested documents stay raw).
-    doc: Any = {} if doc_class is dict or _is_raw(doc_class) else doc_class()
+    doc: Any = {} if opts._plain_dict or opts._raw_class else opts.document_class()
     handler = opts.unicode_decode_error_handler
-    decoders = opts.type_registry._decoder_map
+    decoders = opts._decoders
     while position < end:
         kind = data[position]
         stop = data.index(b"\x00", position + 1, end)
@@ -101,14 +100,14 @@ def _decode_elements(data: bytes, position: int, end: int, opts: CodecOptions[An
                 raise InvalidBSON(f"invalid string for key {key!r}")
             value: Any = data[position : stop - 1].decode("utf-8", handler)
             position = stop
+        elif kind == 3:
+            value, position = _read_document(data, position, end, opts)
         elif kind == 16:
             value = _unpack_i(data, position)[0]
             position += 4
         elif kind == 1:
             value = _unpack_d(data, position)[0]
             position += 8
-        elif kind == 3:
-            value, position = _read_document(data, position, end, opts)
         elif kind == 4:
             value, position = _read_array(data, position, end, opts)
         elif kind == 8:
@@ -125,9 +124,7 @@ def _decode_elements(data: bytes, position: int, end: int, opts: CodecOptions[An
         else:
             reader = _READERS.get(kind)
             if reader is None:
-                raise InvalidBSON(
-                    f"unknown BSON type 0x{kind:02x} for key {key!r}"
-                )
+                raise InvalidBSON(f"unknown BSON type 0x{kind:02x} for key {key!r}")
             value, position = reader(data, position, end, opts)
         if decoders:
             custom = decoders.get(type(value))
@@ -142,43 +139,49 @@ def _decode_elements(data: bytes, position: int, end: int, opts: CodecOptions[An
 def _read_document(
     data: bytes, position: int, end: int, opts: CodecOptions[Any]
 ) -> tuple[Any, int]:
-    size = document_size(data, position, end)
+    if position + 5 > end:
+        raise InvalidBSON("embedded document truncated")
+    size = _unpack_i(data, position)[0]
     stop = position + size
-    if _is_raw(opts.document_class):
+    if size < 5 or stop > end or data[stop - 1] != 0:
+        raise InvalidBSON(f"invalid embedded document length {size}")
+    if opts._raw_class:
         return opts.document_class(data[position:stop], opts), stop
     doc = _decode_elements(data, position + 4, stop - 1, opts)
-    ref = doc.get("$ref")
-    if (
-        isinstance(ref, str)
-        and "$id" in doc
-        and isinstance(doc.get("$db"), (str, type(None)))
-    ):
-        return DBRef(doc.pop("$ref"), doc.pop("$id"), doc.pop("$db", None), doc), stop
+    if "$ref" in doc:
+        ref = doc["$ref"]
+        if isinstance(ref, str) and "$id" in doc and isinstance(doc.get("$db"), (str, type(None))):
+            return DBRef(doc.pop("$ref"), doc.pop("$id"), doc.pop("$db", None), doc), stop
     return doc, stop
 
 
 def _read_array(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> tuple[list[Any], int]:
-    size = document_size(data, position, end)
+    if position + 5 > end:
+        raise InvalidBSON("array truncated")
+    size = _unpack_i(data, position)[0]
     stop = position + size
+    if size < 5 or stop > end or data[stop - 1] != 0:
+        raise InvalidBSON(f"invalid array length {size}")
     values: list[Any] = []
     append = values.append
     inner_end = stop - 1
     position += 4
-    decoders = opts.type_registry._decoder_map
+    decoders = opts._decoders
+    index = data.index
     while position < inner_end:
         kind = data[position]
         # Array keys are "0", "1", ... by convention; like every driver, ignore them.
-        position = data.index(b"\x00", position + 1, inner_end) + 1
+        position = index(b"\x00", position + 1, inner_end) + 1
         if kind == 2:
             value, position = _string(data, position, inner_end, opts)
+        elif kind == 3:
+            value, position = _read_document(data, position, inner_end, opts)
         elif kind == 16:
             value = _unpack_i(data, position)[0]
             position += 4
         elif kind == 1:
             value = _unpack_d(data, position)[0]
             position += 8
-        elif kind == 3:
-            value, position = _read_document(data, position, inner_end, opts)
         else:
             reader = _READERS.get(kind)
             if reader is None:
@@ -394,7 +397,7 @@ def decode_document(data: bytes, position: int, end: int, opts: CodecOptions[Any
             raise InvalidBSON(
                 f"document length {size} does not match the {end - position} bytes given"
             )
-        if _is_raw(opts.document_class):
+        if opts._raw_class:
             return opts.document_class(data[position:end], opts)
         return _decode_elements(data, position + 4, end - 1, opts)
     except InvalidBSON:

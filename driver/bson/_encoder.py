@@ -42,7 +42,7 @@ _pack_into_i = struct.Struct("<i").pack_into
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
-Writer = Callable[[bytearray, bytes, Any, bool, CodecOptions[Any], set[int]], None]
+Writer = Callable[[bytearray, bytes, Any, bool, CodecOptions[Any]], None]
 
 
 def _key_bytes(key: Any, check_keys: bool) -> bytes:
@@ -82,164 +82,139 @@ def _cstring(value: str | bytes, what: str) -> bytes:
 
 
 def _write_document(
-    buf: bytearray,
-    doc: Any,
-    check_keys: bool,
-    opts: CodecOptions[Any],
-    active: set[int],
-    top_level: bool = False,
+    buf: bytearray, doc: Any, check_keys: bool, opts: CodecOptions[Any]
 ) -> None:
-    raw = getattr(doc, "raw", None)
-    if raw is not None and getattr(doc, "_type_marker", None) == 101:
-        buf += raw
+    """Any mapping (or RawBSONDocument) as an embedded document."""
+    if getattr(doc, "_type_marker", None) == 101:
+        buf += doc.raw
         return
-    marker = id(doc)
-    if marker in active:
-        raise InvalidDocument("cannot encode a cyclic document: it contains itself")
-    active.add(marker)
-    start = len(buf)
-    buf += b"\x00\x00\x00\x00"
     try:
         items = doc.items()
     except AttributeError:
         raise TypeError(f"encoder expected a mapping type but got: {doc!r}") from None
-    if top_level and "_id" in doc:
-        # Like PyMongo and the server: _id goes first in a top-level document.
-        _write_element(buf, b"_id\x00", doc["_id"], check_keys, opts, active)
-        for key, value in items:
-            if key != "_id":
-                _write_element(buf, _key_bytes(key, check_keys) + b"\x00", value, check_keys, opts, active)
-    else:
-        for key, value in items:
-            _write_element(buf, _key_bytes(key, check_keys) + b"\x00", value, check_keys, opts, active)
-    buf += b"\x00"
-    _pack_into_i(buf, start, len(buf) - start)
-    active.discard(marker)
-
-
-def _write_array(
-    buf: bytearray, values: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
-) -> None:
-    marker = id(values)
-    if marker in active:
-        raise InvalidDocument("cannot encode a cyclic document: a list contains itself")
-    active.add(marker)
     start = len(buf)
     buf += b"\x00\x00\x00\x00"
-    for index, value in enumerate(values):
-        _write_element(buf, b"%d\x00" % index, value, check_keys, opts, active)
+    _write_body(buf, items, check_keys, opts, False)
     buf += b"\x00"
     _pack_into_i(buf, start, len(buf) - start)
-    active.discard(marker)
 
 
-def _write_element(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
+def _write_body(
+    buf: bytearray, pairs: Any, check_keys: bool, opts: CodecOptions[Any], array: bool
 ) -> None:
-    kind = type(value)
-    # The common types inline: a function call per element is a large share of the cost.
-    if kind is str:
-        try:
-            data = value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidStringData(f"string {value!r} cannot be encoded as UTF-8: {exc}") from None
-        buf += b"\x02" + name + _pack_i(len(data) + 1) + data + b"\x00"
-    elif kind is int:
-        if _INT32_MIN <= value <= _INT32_MAX:
-            buf += b"\x10" + name + _pack_i(value)
-        elif _INT64_MIN <= value <= _INT64_MAX:
-            buf += b"\x12" + name + _pack_q(value)
+    """The elements of a document (``pairs`` = items) or array (``pairs`` = enumerate).
+
+    The common types are written inline and nested dicts and lists recurse straight
+    back here: a function call per element or per level is a large share of the cost
+    in pure Python. Cycles are not tracked on the way down (that costs on every
+    document); a cyclic value ends in RecursionError, which encode_document reports.
+    """
+    for key, value in pairs:
+        if array:
+            name = b"%d\x00" % key
+        elif type(key) is str and not check_keys and "\x00" not in key:
+            try:
+                name = key.encode("utf-8") + b"\x00"
+            except UnicodeEncodeError:
+                name = _key_bytes(key, check_keys) + b"\x00"
         else:
-            raise OverflowError(f"BSON can only store up to 8-byte ints, got {value}")
-    elif kind is float:
-        buf += b"\x01" + name + _pack_d(value)
-    elif kind is dict:
-        buf += b"\x03" + name
-        _write_document(buf, value, check_keys, opts, active)
-    elif kind is list:
-        buf += b"\x04" + name
-        _write_array(buf, value, check_keys, opts, active)
-    elif kind is bool:
-        buf += b"\x08" + name + (b"\x01" if value else b"\x00")
-    elif value is None:
-        buf += b"\x0a" + name
-    else:
-        writer = _WRITERS.get(kind)
-        if writer is None:
-            writer, value = _find_writer(value, opts)
-        writer(buf, name, value, check_keys, opts, active)
+            name = _key_bytes(key, check_keys) + b"\x00"
+        kind = type(value)
+        if kind is str:
+            try:
+                data = value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InvalidStringData(
+                    f"string {value!r} cannot be encoded as UTF-8: {exc}"
+                ) from None
+            buf += b"\x02" + name + _pack_i(len(data) + 1) + data + b"\x00"
+        elif kind is int:
+            if _INT32_MIN <= value <= _INT32_MAX:
+                buf += b"\x10" + name + _pack_i(value)
+            elif _INT64_MIN <= value <= _INT64_MAX:
+                buf += b"\x12" + name + _pack_q(value)
+            else:
+                raise OverflowError(f"BSON can only store up to 8-byte ints, got {value}")
+        elif kind is dict:
+            buf += b"\x03" + name
+            start = len(buf)
+            buf += b"\x00\x00\x00\x00"
+            _write_body(buf, value.items(), check_keys, opts, False)
+            buf += b"\x00"
+            _pack_into_i(buf, start, len(buf) - start)
+        elif kind is float:
+            buf += b"\x01" + name + _pack_d(value)
+        elif kind is list:
+            buf += b"\x04" + name
+            start = len(buf)
+            buf += b"\x00\x00\x00\x00"
+            _write_body(buf, enumerate(value), check_keys, opts, True)
+            buf += b"\x00"
+            _pack_into_i(buf, start, len(buf) - start)
+        elif kind is bool:
+            buf += b"\x08" + name + (b"\x01" if value else b"\x00")
+        elif value is None:
+            buf += b"\x0a" + name
+        elif kind is ObjectId:
+            buf += b"\x07" + name + value.binary
+        else:
+            writer = _WRITERS.get(kind)
+            if writer is None:
+                writer, value = _find_writer(value, opts)
+            writer(buf, name, value, check_keys, opts)
+
+
+def _builtin_writer(value: Any) -> Writer | None:
+    """The codec's own writer for ``value``'s type or a base of it, caching subclasses."""
+    kind = type(value)
+    writer = _WRITERS.get(kind)
+    if writer is not None:
+        return writer
+    marker = getattr(value, "_type_marker", None)
+    # Our own types (and subclasses) first, so a Binary subclass is not taken for bytes.
+    writer = _MARKERS.get(marker) if isinstance(marker, int) else None
+    if writer is None:
+        for base, candidate in _BASES:
+            if isinstance(value, base):
+                writer = candidate
+                break
+        else:
+            return None
+    _WRITERS[kind] = writer
+    return writer
 
 
 def _find_writer(value: Any, opts: CodecOptions[Any]) -> tuple[Writer, Any]:
-    """The writer for a type not in the table, and the value to give it (PyMongo's order)."""
-    kind = type(value)
-    marker = getattr(value, "_type_marker", None)
-    if isinstance(marker, int) and marker in _MARKERS:
-        writer = _MARKERS[marker]
-        _WRITERS[kind] = writer
-        return writer, value
-    registry = opts.type_registry
-    custom = registry._encoder_map.get(kind) if registry._encoder_map else None
-    if custom is not None:
-        return _write_converted, custom(value)
-    for base, writer in _BASES:
-        if isinstance(value, base):
-            _WRITERS[kind] = writer
+    """The writer for a type not in the table, and the value to give it.
+
+    PyMongo's order: built-in rules, then the registry's encoder for the exact type,
+    then the fallback encoder. A converted value is written by built-in rules only,
+    so an encoder that returns its own input type cannot loop.
+    """
+    encoders = opts._encoders
+    custom = encoders.get(type(value)) if encoders else None
+    if custom is None:
+        writer = _builtin_writer(value)
+        if writer is not None:
             return writer, value
-    if registry._fallback_encoder is not None:
-        return _write_fallback, registry._fallback_encoder(value)
-    raise InvalidDocument(f"cannot encode object: {value!r}, of type: {kind!r}")
-
-
-def _write_converted(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
-) -> None:
-    """A value a custom encoder returned: built-in rules only, never the codec again."""
-    kind = type(value)
-    writer = _WRITERS.get(kind)
-    if writer is None:
-        marker = getattr(value, "_type_marker", None)
-        writer = _MARKERS.get(marker) if isinstance(marker, int) else None
-    if writer is None:
-        for base, candidate in _BASES:
-            if isinstance(value, base):
-                writer = candidate
-                break
-    if writer is None and opts.type_registry._fallback_encoder is not None:
-        _write_fallback(
-            buf, name, opts.type_registry._fallback_encoder(value), check_keys, opts, active
-        )
-        return
-    if writer is None:
-        raise InvalidDocument(f"cannot encode object: {value!r}, of type: {kind!r}")
-    writer(buf, name, value, check_keys, opts, active)
-
-
-def _write_fallback(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
-) -> None:
-    """A value the fallback encoder returned: the fallback is not called a second time."""
-    kind = type(value)
-    writer = _WRITERS.get(kind)
-    if writer is None:
-        marker = getattr(value, "_type_marker", None)
-        writer = _MARKERS.get(marker) if isinstance(marker, int) else None
-    if writer is None:
-        custom = opts.type_registry._encoder_map.get(kind)
+    else:
+        value = custom(value)
+        writer = _builtin_writer(value)
+        if writer is not None:
+            return writer, value
+    fallback = opts.type_registry._fallback_encoder
+    if fallback is not None:
+        value = fallback(value)
+        custom = encoders.get(type(value)) if encoders else None
         if custom is not None:
             value = custom(value)
-            writer = _WRITERS.get(type(value))
-    if writer is None:
-        for base, candidate in _BASES:
-            if isinstance(value, base):
-                writer = candidate
-                break
-    if writer is None:
-        raise InvalidDocument(f"cannot encode object: {value!r}, of type: {type(value)!r}")
-    writer(buf, name, value, check_keys, opts, active)
+        writer = _builtin_writer(value)
+        if writer is not None:
+            return writer, value
+    raise InvalidDocument(f"cannot encode object: {value!r}, of type: {type(value)!r}")
 
 
-# Writers for everything else. Signature: (buf, name, value, check_keys, opts, active).
+# Writers for everything else. Signature: (buf, name, value, check_keys, opts).
 
 
 def _w_str(buf: bytearray, name: bytes, value: Any, *_: Any) -> None:
@@ -276,25 +251,29 @@ def _w_none(buf: bytearray, name: bytes, *_: Any) -> None:
 
 
 def _w_mapping(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
+    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any]
 ) -> None:
     buf += b"\x03" + name
-    _write_document(buf, value, check_keys, opts, active)
+    _write_document(buf, value, check_keys, opts)
 
 
 def _w_list(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
+    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any]
 ) -> None:
     buf += b"\x04" + name
-    _write_array(buf, value, check_keys, opts, active)
+    start = len(buf)
+    buf += b"\x00\x00\x00\x00"
+    _write_body(buf, enumerate(value), check_keys, opts, True)
+    buf += b"\x00"
+    _pack_into_i(buf, start, len(buf) - start)
 
 
 def _w_dbref(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
+    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any]
 ) -> None:
     buf += b"\x03" + name
     # $ref/$id/$db are the point of a DBRef: never subject to check_keys.
-    _write_document(buf, value.as_doc(), False, opts, active)
+    _write_document(buf, value.as_doc(), False, opts)
 
 
 def _w_raw(buf: bytearray, name: bytes, value: Any, *_: Any) -> None:
@@ -315,7 +294,7 @@ def _w_binary(buf: bytearray, name: bytes, value: Any, *_: Any) -> None:
         buf += b"\x05" + name + _pack_i(len(data)) + bytes((subtype,)) + data
 
 
-def _w_uuid(buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], *_: Any) -> None:
+def _w_uuid(buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any]) -> None:
     try:
         data, subtype = uuid_to_bytes(value, opts.uuid_representation)
     except ValueError as exc:
@@ -348,7 +327,7 @@ def _w_regex(buf: bytearray, name: bytes, value: Any, *_: Any) -> None:
 
 
 def _w_code(
-    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any], active: set[int]
+    buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any]
 ) -> None:
     code = _utf8(str(value), "code")
     if value.scope is None:
@@ -357,7 +336,7 @@ def _w_code(
     buf += b"\x0f" + name
     start = len(buf)
     buf += b"\x00\x00\x00\x00" + _pack_i(len(code) + 1) + code + b"\x00"
-    _write_document(buf, value.scope, False, opts, active)
+    _write_document(buf, value.scope, False, opts)
     _pack_into_i(buf, start, len(buf) - start)
 
 
@@ -436,6 +415,24 @@ _BASES: tuple[tuple[type, Writer], ...] = (
 BUILTIN_ENCODER_TYPES: tuple[type, ...] = tuple(_WRITERS)
 
 
+def _find_cycle(value: Any) -> bool:
+    """Whether ``value`` contains itself (walked without recursion)."""
+    stack: list[tuple[Any, frozenset[int]]] = [(value, frozenset())]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, Mapping):
+            children: Any = current.values()
+        elif isinstance(current, (list, tuple)):
+            children = current
+        else:
+            continue
+        if id(current) in path:
+            return True
+        inner = path | {id(current)}
+        stack.extend((child, inner) for child in children)
+    return False
+
+
 def encode_document(
     document: Any,
     check_keys: bool,
@@ -443,13 +440,34 @@ def encode_document(
     max_size: int = MAX_BSON_SIZE,
 ) -> bytes:
     """Encode one top-level document; ``_id`` goes first when present."""
-    buf = bytearray()
-    try:
-        _write_document(buf, document, check_keys, opts, set(), top_level=True)
-    except RecursionError:
-        raise InvalidDocument(
-            "document is nested too deeply to encode (Python's recursion limit was reached)"
-        ) from None
+    if getattr(document, "_type_marker", None) == 101:
+        raw: bytes = document.raw
+        buf = bytearray(raw)
+    else:
+        try:
+            items = document.items()
+        except AttributeError:
+            raise TypeError(f"encoder expected a mapping type but got: {document!r}") from None
+        buf = bytearray(b"\x00\x00\x00\x00")
+        try:
+            if "_id" in document and next(iter(document)) != "_id":
+                # Like PyMongo and the server: _id goes first in a top-level document.
+                _write_body(buf, (("_id", document["_id"]),), check_keys, opts, False)
+                items = ((k, v) for k, v in items if k != "_id")
+            _write_body(buf, items, check_keys, opts, False)
+        except struct.error:
+            # Only a length prefix can fail to pack: a document past 2 GiB.
+            raise DocumentTooLarge("document is over the BSON format's 2 GiB limit") from None
+        except RecursionError:
+            if _find_cycle(document):
+                raise InvalidDocument(
+                    "cannot encode a cyclic document: it contains itself"
+                ) from None
+            raise InvalidDocument(
+                "document is nested too deeply to encode (Python's recursion limit)"
+            ) from None
+        buf += b"\x00"
+        _pack_into_i(buf, 0, len(buf))
     if len(buf) > max_size:
         raise DocumentTooLarge(
             f"document is {len(buf)} bytes encoded, over the limit of {max_size} bytes"

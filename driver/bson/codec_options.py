@@ -177,7 +177,9 @@ class CodecOptions(Generic[_DocumentType]):
     False
     """
 
-    __slots__ = _FIELDS
+    # The _-prefixed slots are derived once here so the codec's hot loops read one
+    # attribute instead of re-deriving them for every document.
+    __slots__ = (*_FIELDS, "_decoders", "_encoders", "_plain_dict", "_raw_class")
 
     document_class: type[_DocumentType]
     tz_aware: bool
@@ -186,6 +188,10 @@ class CodecOptions(Generic[_DocumentType]):
     tzinfo: datetime.tzinfo | None
     type_registry: TypeRegistry
     datetime_conversion: DatetimeConversion
+    _decoders: dict[Any, Callable[[Any], Any]]
+    _encoders: dict[Any, Callable[[Any], Any]]
+    _plain_dict: bool
+    _raw_class: bool
 
     def __init__(
         self,
@@ -241,6 +247,10 @@ class CodecOptions(Generic[_DocumentType]):
         set_(self, "tzinfo", tzinfo)
         set_(self, "type_registry", type_registry)
         set_(self, "datetime_conversion", conversion)
+        set_(self, "_decoders", type_registry._decoder_map)
+        set_(self, "_encoders", type_registry._encoder_map)
+        set_(self, "_plain_dict", doc_class is dict)
+        set_(self, "_raw_class", getattr(doc_class, "_type_marker", None) == 101)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("CodecOptions is immutable: use with_options()")

@@ -41,9 +41,20 @@ def flags_from_str(options: str) -> int:
     return value
 
 
+_STR_FLAGS_CACHE: dict[int, str] = {}
+
+
 def str_flags(flags: int) -> str:
     """The BSON options string for Python ``re`` flags, letters sorted."""
-    return "".join(letter for letter, flag in _FLAG_LETTERS if flags & flag)
+    # re.RegexFlag arithmetic goes through enum and is slow; a pattern's flags are
+    # few distinct ints, so remember each answer.
+    key = int(flags)
+    text = _STR_FLAGS_CACHE.get(key)
+    if text is None:
+        text = "".join(letter for letter, flag in _FLAG_LETTERS if key & flag)
+        if len(_STR_FLAGS_CACHE) < 1024:
+            _STR_FLAGS_CACHE[key] = text
+    return text
 
 
 class Regex(Generic[_T]):
