@@ -1,0 +1,1 @@
+"""Developer tools for Feldspar: the test server launcher and the demo runner."""
