@@ -149,7 +149,15 @@ class TypeRegistry:
         )
 
     def __hash__(self) -> int:
-        return id(self)
+        # Equal registries (same codecs, same fallback) must hash alike, so two equal
+        # CodecOptions do too.
+        return hash(
+            (
+                frozenset(self._encoder_map.items()),
+                frozenset(self._decoder_map.items()),
+                self._fallback_encoder,
+            )
+        )
 
 
 _FIELDS = (
