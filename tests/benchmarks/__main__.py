@@ -1,0 +1,97 @@
+"""``python -m tests.benchmarks``: run the benchmark suites and print their tables.
+
+Examples::
+
+    python -m tests.benchmarks                  # every suite, the full scheme
+    python -m tests.benchmarks --only bson      # one suite
+    python -m tests.benchmarks --quick          # a few seconds: a smoke run, not a score
+    python -m tests.benchmarks --json /tmp/bench.json
+
+A new suite is a module with ``run(scheme) -> dict`` and ``render(results) -> str``,
+added to ``SUITES`` below (imported only when selected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks import FULL, QUICK, Scheme
+
+# name -> (module, one-line description)
+SUITES: dict[str, tuple[str, str]] = {
+    "bson": (
+        "tests.benchmarks.bson_bench",
+        "BSON encode/decode of flat, deep and full documents: ours vs PyMongo C and pure",
+    ),
+}
+
+
+def build_scheme(args: argparse.Namespace) -> Scheme:
+    scheme = QUICK if args.quick else FULL
+    if args.iterations is not None:
+        scheme = replace(
+            scheme, iterations=args.iterations, warmup=min(scheme.warmup, args.iterations)
+        )
+    if args.repeat is not None:
+        scheme = replace(scheme, repeat=args.repeat, min_repeat=args.repeat)
+    return scheme
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description="Feldspar's benchmarks (after the MongoDB driver benchmark spec).",
+        epilog="suites: "
+        + "; ".join(f"{name}: {description}" for name, (_, description) in SUITES.items()),
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(SUITES),
+        metavar="SUITE",
+        help=f"run only this suite (repeatable); one of: {', '.join(sorted(SUITES))}",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="few operations and repetitions: checks the benchmarks run, scores are noise",
+    )
+    parser.add_argument("--iterations", type=positive_int, help="operations per timed repetition")
+    parser.add_argument(
+        "--repeat", type=positive_int, help="exactly this many timed repetitions per task"
+    )
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH"
+    )
+    args = parser.parse_args(argv)
+    scheme = build_scheme(args)
+
+    results: dict[str, Any] = {}
+    for name in args.only or list(SUITES):
+        module = importlib.import_module(SUITES[name][0])
+        results[name] = module.run(scheme)
+        print(module.render(results[name]), flush=True)
+        print()
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"results written to {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
