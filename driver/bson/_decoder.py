@@ -42,6 +42,8 @@ _unpack_ib = struct.Struct("<iB").unpack_from
 _EPOCH_NAIVE = datetime.datetime(1970, 1, 1)
 _timedelta = datetime.timedelta
 _oid = ObjectId._from_binary
+_int64 = Int64
+_code = Code._from_parts
 _DATETIME = DatetimeConversion.DATETIME
 
 Reader = Callable[[bytes, int, int, CodecOptions[Any]], tuple[Any, int]]
@@ -101,12 +103,26 @@ def _decode_elements(data: bytes, position: int, end: int, opts: CodecOptions[An
             value: Any = data[position : stop - 1].decode("utf-8", handler)
             position = stop
         elif kind == 3:
-            value, position = _read_document(data, position, end, opts)
+            if opts._raw_class:
+                value, position = _read_document(data, position, end, opts)
+            else:
+                # The embedded-document case inline: a call per level is costly.
+                size = _unpack_i(data, position)[0]
+                stop = position + size
+                if size < 5 or stop > end or data[stop - 1] != 0:
+                    raise InvalidBSON(f"invalid embedded document length {size} for key {key!r}")
+                value = _decode_elements(data, position + 4, stop - 1, opts)
+                if "$ref" in value:
+                    value = _maybe_dbref(value)
+                position = stop
         elif kind == 16:
             value = _unpack_i(data, position)[0]
             position += 4
         elif kind == 1:
             value = _unpack_d(data, position)[0]
+            position += 8
+        elif kind == 18:
+            value = _int64(_unpack_q(data, position)[0])
             position += 8
         elif kind == 4:
             value, position = _read_array(data, position, end, opts)
@@ -149,10 +165,15 @@ def _read_document(
         return opts.document_class(data[position:stop], opts), stop
     doc = _decode_elements(data, position + 4, stop - 1, opts)
     if "$ref" in doc:
-        ref = doc["$ref"]
-        if isinstance(ref, str) and "$id" in doc and isinstance(doc.get("$db"), (str, type(None))):
-            return DBRef(doc.pop("$ref"), doc.pop("$id"), doc.pop("$db", None), doc), stop
+        doc = _maybe_dbref(doc)
     return doc, stop
+
+
+def _maybe_dbref(doc: Any) -> Any:
+    """A DBRef when ``doc`` follows the convention ($ref str, $id, optional $db str)."""
+    if isinstance(doc["$ref"], str) and "$id" in doc and isinstance(doc.get("$db"), (str, type(None))):
+        return DBRef(doc.pop("$ref"), doc.pop("$id"), doc.pop("$db", None), doc)
+    return doc
 
 
 def _read_array(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> tuple[list[Any], int]:
@@ -168,6 +189,7 @@ def _read_array(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -
     position += 4
     decoders = opts._decoders
     index = data.index
+    value: Any
     while position < inner_end:
         kind = data[position]
         # Array keys are "0", "1", ... by convention; like every driver, ignore them.
@@ -181,6 +203,9 @@ def _read_array(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -
             position += 4
         elif kind == 1:
             value = _unpack_d(data, position)[0]
+            position += 8
+        elif kind == 18:
+            value = _int64(_unpack_q(data, position)[0])
             position += 8
         else:
             reader = _READERS.get(kind)
@@ -309,7 +334,7 @@ def _r_dbpointer(data: bytes, position: int, end: int, opts: CodecOptions[Any]) 
 
 def _r_code(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> tuple[Any, int]:
     code, position = _string(data, position, end, opts)
-    return Code(code), position
+    return _code(code, None), position
 
 
 def _r_symbol(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> tuple[Any, int]:
@@ -329,7 +354,8 @@ def _r_code_w_scope(
     scope, position = _read_document(data, position, stop, opts)
     if position != stop:
         raise InvalidBSON("code with scope length does not match its contents")
-    return Code(code, scope), stop
+    # Code keeps its scope as a plain dict whatever the document class, as PyMongo does.
+    return _code(code, scope if type(scope) is dict else dict(scope)), stop
 
 
 def _r_int32(data: bytes, position: int, end: int, opts: CodecOptions[Any]) -> tuple[Any, int]:

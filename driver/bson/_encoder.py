@@ -61,6 +61,24 @@ def _key_bytes(key: Any, check_keys: bool) -> bytes:
         raise InvalidStringData(f"key {key!r} is not valid UTF-8: {exc}") from None
 
 
+# Encoded element names: most documents reuse a few field names, and a dict lookup
+# costs a fraction of checking and encoding the key again. Bounded: a workload with
+# endless distinct keys just clears it now and then.
+_KEY_NAMES: dict[str, bytes] = {}
+_KEY_NAMES_LIMIT = 8192
+_INDEX_NAMES_COUNT = 1024
+_INDEX_NAMES: tuple[bytes, ...] = tuple(b"%d\x00" % i for i in range(_INDEX_NAMES_COUNT))
+
+
+def _remember_key(key: Any) -> bytes:
+    name = _key_bytes(key, False) + b"\x00"
+    if type(key) is str:
+        if len(_KEY_NAMES) >= _KEY_NAMES_LIMIT:
+            _KEY_NAMES.clear()
+        _KEY_NAMES[key] = name
+    return name
+
+
 def _utf8(value: str | bytes, what: str) -> bytes:
     if isinstance(value, bytes):
         try:
@@ -111,14 +129,13 @@ def _write_body(
     """
     for key, value in pairs:
         if array:
-            name = b"%d\x00" % key
-        elif type(key) is str and not check_keys and "\x00" not in key:
-            try:
-                name = key.encode("utf-8") + b"\x00"
-            except UnicodeEncodeError:
-                name = _key_bytes(key, check_keys) + b"\x00"
+            name = _INDEX_NAMES[key] if key < _INDEX_NAMES_COUNT else b"%d\x00" % key
+        elif check_keys:
+            name = _key_bytes(key, True) + b"\x00"
         else:
-            name = _key_bytes(key, check_keys) + b"\x00"
+            name = _KEY_NAMES.get(key)
+            if name is None:
+                name = _remember_key(key)
         kind = type(value)
         if kind is str:
             try:
@@ -157,6 +174,10 @@ def _write_body(
             buf += b"\x0a" + name
         elif kind is ObjectId:
             buf += b"\x07" + name + value.binary
+        elif kind is Int64:
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                raise OverflowError(f"BSON can only store up to 8-byte ints, got {int(value)}")
+            buf += b"\x12" + name + _pack_q(value)
         else:
             writer = _WRITERS.get(kind)
             if writer is None:
@@ -329,7 +350,10 @@ def _w_regex(buf: bytearray, name: bytes, value: Any, *_: Any) -> None:
 def _w_code(
     buf: bytearray, name: bytes, value: Any, check_keys: bool, opts: CodecOptions[Any]
 ) -> None:
-    code = _utf8(str(value), "code")
+    try:
+        code = str.encode(value, "utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidStringData(f"code {value!r} cannot be encoded as UTF-8: {exc}") from None
     if value.scope is None:
         buf += b"\x0d" + name + _pack_i(len(code) + 1) + code + b"\x00"
         return

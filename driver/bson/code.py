@@ -48,6 +48,13 @@ class Code(str):
         self.__scope = own
         return self
 
+    @classmethod
+    def _from_parts(cls, code: str, scope: dict[str, Any] | None) -> Code:
+        """Build from decoded parts, skipping the checks and the scope copy (decoder)."""
+        self = str.__new__(cls, code)
+        self.__scope = scope
+        return self
+
     @property
     def scope(self) -> dict[str, Any] | None:
         """The scope document, or None for plain code."""
@@ -65,3 +72,7 @@ class Code(str):
 
     def __ne__(self, other: object) -> bool:
         return not self == other
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle protocols 0 and 1 cannot save the slot otherwise.
+        return (type(self), (str(self), self.__scope))
