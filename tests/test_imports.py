@@ -23,10 +23,70 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # The public API, sorted. A change here is a change to what users can import.
-# TODO(lead): fill in
-EXPECTED_DRIVER_ALL: tuple[str, ...] = ()
-# TODO(lead): fill in
-EXPECTED_DRIVER_BSON_ALL: tuple[str, ...] = ()
+EXPECTED_DRIVER_ALL: tuple[str, ...] = (
+    "BSONError",
+    "ConfigurationError",
+    "DocumentTooLarge",
+    "DriverError",
+    "InvalidBSON",
+    "InvalidDocument",
+    "InvalidId",
+    "InvalidStringData",
+    "PyMongoError",
+    "__version__",
+    "version",
+)
+EXPECTED_DRIVER_BSON_ALL: tuple[str, ...] = (
+    "ALL_UUID_SUBTYPES",
+    "BSON",
+    "BSONError",
+    "Binary",
+    "BinaryVector",
+    "BinaryVectorDtype",
+    "CSHARP_LEGACY",
+    "Code",
+    "CodecOptions",
+    "DBRef",
+    "DEFAULT_CODEC_OPTIONS",
+    "DatetimeConversion",
+    "DatetimeMS",
+    "Decimal128",
+    "DocumentTooLarge",
+    "EPOCH_AWARE",
+    "EPOCH_NAIVE",
+    "Int64",
+    "InvalidBSON",
+    "InvalidDocument",
+    "InvalidId",
+    "InvalidStringData",
+    "JAVA_LEGACY",
+    "MAX_BSON_SIZE",
+    "MaxKey",
+    "MinKey",
+    "OLD_UUID_SUBTYPE",
+    "ObjectId",
+    "PYTHON_LEGACY",
+    "RE_TYPE",
+    "RawBSONDocument",
+    "Regex",
+    "SON",
+    "STANDARD",
+    "Timestamp",
+    "TypeCodec",
+    "TypeDecoder",
+    "TypeEncoder",
+    "TypeRegistry",
+    "UUID_SUBTYPE",
+    "UuidRepresentation",
+    "decode",
+    "decode_all",
+    "decode_file_iter",
+    "decode_iter",
+    "encode",
+    "has_c",
+    "is_valid",
+    "utc",
+)
 EXPECTED_ODM_ALL: tuple[str, ...] = ("__version__",)
 
 # PyMongo's distribution ships pymongo, bson and gridfs; motor and mongomock sit on it.

@@ -9,7 +9,7 @@ Example::
     >>> from driver.bson.raw_bson import RawBSONDocument
     >>> doc = RawBSONDocument(encode({"_id": 1, "sub": {"a": 2}}))
     >>> doc["_id"], type(doc["sub"]).__name__, len(doc.raw)
-    (1, 'RawBSONDocument', 28)
+    (1, 'RawBSONDocument', 31)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Example::
     >>> import re
     >>> from driver.bson.regex import Regex
     >>> Regex.from_native(re.compile("^a", re.I | re.M))
-    Regex('^a', 'im')
+    Regex('^a', 'imu')
 """
 
 from __future__ import annotations
