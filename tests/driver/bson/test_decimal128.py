@@ -492,12 +492,24 @@ def test_string_input_matches_pymongo(text: str) -> None:
     assert _outcome(lambda: Decimal128(text)) == _outcome(lambda: PyMongoDecimal128(text))
 
 
+def ours_is_zero(value: Decimal128) -> bool:
+    return value.to_decimal().is_zero()
+
+
 @needs_pymongo
 @given(high_halves, halves)
 @settings(max_examples=500)
 def test_bid_decoding_matches_pymongo(high: int, low: int) -> None:
     assert PyMongoDecimal128 is not None
     bid = low.to_bytes(8, "little") + high.to_bytes(8, "little")
+    combination = (high >> 61) & 0b11
+    coefficient = ((high & ((1 << 49) - 1)) << 64) | low
+    if combination != 0b11 and coefficient > 10**34 - 1:
+        # A non-canonical coefficient reads as zero (spec; checked by the corpus and
+        # test_non_canonical_coefficients_decode_as_zero). PyMongo before 4.20 (the
+        # newest on Python 3.10) printed the raw coefficient, so it is no reference here.
+        assert ours_is_zero(Decimal128.from_bid(bid))
+        return
     ours, theirs = Decimal128.from_bid(bid), PyMongoDecimal128.from_bid(bid)
     assert ours.bid == theirs.bid == bid
     assert Decimal128((high, low)) == ours
