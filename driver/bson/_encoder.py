@@ -440,20 +440,38 @@ BUILTIN_ENCODER_TYPES: tuple[type, ...] = tuple(_WRITERS)
 
 
 def _find_cycle(value: Any) -> bool:
-    """Whether ``value`` contains itself (walked without recursion)."""
-    stack: list[tuple[Any, frozenset[int]]] = [(value, frozenset())]
+    """Whether ``value`` contains itself (walked without recursion).
+
+    A depth-first walk that expands each container once, even when it is shared, so
+    the cost is linear in the size of the value (copying the path at every level was
+    quadratic in the depth, and revisiting shared containers exponential).
+    """
+    on_path: set[int] = set()
+    done: set[int] = set()
+    # (container, False) to enter it; (container, True) once its children are done.
+    stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
-        current, path = stack.pop()
+        current, leaving = stack.pop()
+        marker = id(current)
+        if leaving:
+            on_path.discard(marker)
+            done.add(marker)
+            continue
+        if getattr(current, "_type_marker", None) == 101:
+            continue  # RawBSONDocument: bytes, never cyclic (and not to be inflated)
         if isinstance(current, Mapping):
             children: Any = current.values()
         elif isinstance(current, (list, tuple)):
             children = current
         else:
             continue
-        if id(current) in path:
+        if marker in on_path:
             return True
-        inner = path | {id(current)}
-        stack.extend((child, inner) for child in children)
+        if marker in done:
+            continue
+        on_path.add(marker)
+        stack.append((current, True))
+        stack.extend((child, False) for child in children)
     return False
 
 

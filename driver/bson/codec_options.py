@@ -130,6 +130,10 @@ class TypeRegistry:
     def fallback_encoder(self) -> Fallback | None:
         return self._fallback_encoder
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle protocols 0 and 1 cannot save the slots otherwise.
+        return (type(self), (self._type_codecs, self._fallback_encoder))
+
     def _is_empty(self) -> bool:
         return not self._encoder_map and not self._decoder_map and not self._fallback_encoder
 

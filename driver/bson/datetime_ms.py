@@ -8,7 +8,7 @@ Example::
 
     >>> from driver.bson.datetime_ms import DatetimeMS
     >>> DatetimeMS(0).as_datetime()
-    datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    datetime.datetime(1970, 1, 1, 0, 0)
 """
 
 from __future__ import annotations
@@ -107,10 +107,13 @@ class DatetimeMS:
             raise TypeError(f"{type(value).__name__} is not a valid type for DatetimeMS")
 
     def as_datetime(self, codec_options: CodecOptions[Any] | None = None) -> datetime.datetime:
-        """A ``datetime`` (aware UTC by default); OverflowError when out of range."""
-        from driver.bson.codec_options import CodecOptions
+        """A ``datetime`` as ``codec_options`` say (naive UTC by default, as in PyMongo).
 
-        options = codec_options or CodecOptions(tz_aware=True)
+        OverflowError when out of range, unless the options clamp.
+        """
+        from driver.bson.codec_options import DEFAULT_CODEC_OPTIONS
+
+        options = codec_options or DEFAULT_CODEC_OPTIONS
         if not millis_in_range(self._value) and (
             options.datetime_conversion != DatetimeConversion.DATETIME_CLAMP
         ):
