@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 from driver.bson import (
     CSHARP_LEGACY,
+    DEFAULT_CODEC_OPTIONS,
     JAVA_LEGACY,
     PYTHON_LEGACY,
     SON,
@@ -43,6 +44,7 @@ from driver.bson import (
     BinaryVectorDtype,
     Code,
     CodecOptions,
+    DatetimeConversion,
     DatetimeMS,
     DBRef,
     Decimal128,
@@ -55,6 +57,7 @@ from driver.bson import (
 )
 
 __all__ = [
+    "HOSTILE_DECODE_OPTIONS",
     "INT32_MAX",
     "INT32_MIN",
     "INT64_MAX",
@@ -528,3 +531,24 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
         struct.pack_into("<i", buf, 0, len(buf))
         buf[-1] = 0
     return bytes(buf)
+
+
+# Codec options for decoding hostile bytes: each reaches code paths the others do not
+# (UUID byte orders, document classes, datetime conversions, error handlers).
+HOSTILE_DECODE_OPTIONS: list[CodecOptions[Any]] = [
+    DEFAULT_CODEC_OPTIONS,
+    CodecOptions(uuid_representation=STANDARD, tz_aware=True),
+    CodecOptions(
+        uuid_representation=JAVA_LEGACY,
+        document_class=SON,
+        datetime_conversion=DatetimeConversion.DATETIME_AUTO,
+    ),
+    CodecOptions(
+        uuid_representation=CSHARP_LEGACY, datetime_conversion=DatetimeConversion.DATETIME_CLAMP
+    ),
+    CodecOptions(
+        uuid_representation=PYTHON_LEGACY,
+        datetime_conversion=DatetimeConversion.DATETIME_MS,
+        unicode_decode_error_handler="replace",
+    ),
+]

@@ -56,6 +56,7 @@ from driver.bson import (
 )
 from driver.bson.tz_util import FixedOffset
 from tests.driver.bson.strategies import (
+    HOSTILE_DECODE_OPTIONS,
     INT64_MAX,
     INT64_MIN,
     MAX_DATETIME_MS,
@@ -507,23 +508,7 @@ def test_aware_datetimes_encode_like_pymongo() -> None:
 
 # ------------------------------------------------------------- hostile input
 
-_DECODE_OPTIONS = [
-    DEFAULT_CODEC_OPTIONS,
-    CodecOptions(uuid_representation=STANDARD, tz_aware=True),
-    CodecOptions(
-        uuid_representation=JAVA_LEGACY,
-        document_class=SON,
-        datetime_conversion=DatetimeConversion.DATETIME_AUTO,
-    ),
-    CodecOptions(
-        uuid_representation=CSHARP_LEGACY, datetime_conversion=DatetimeConversion.DATETIME_CLAMP
-    ),
-    CodecOptions(
-        uuid_representation=PYTHON_LEGACY,
-        datetime_conversion=DatetimeConversion.DATETIME_MS,
-        unicode_decode_error_handler="replace",
-    ),
-]
+_DECODE_OPTIONS = HOSTILE_DECODE_OPTIONS
 
 _hostile = documents(max_leaves=8).map(encode).flatmap(mutated) | st.binary(max_size=48)
 

@@ -31,7 +31,6 @@ from driver.bson import (
     BSONError,
     Code,
     CodecOptions,
-    DatetimeConversion,
     DBRef,
     DocumentTooLarge,
     Int64,
@@ -48,6 +47,7 @@ from driver.bson import (
 )
 from driver.bson.json_util import CANONICAL_JSON_OPTIONS, dumps, loads
 from tests.driver.bson.strategies import (
+    HOSTILE_DECODE_OPTIONS,
     bson_equal,
     documents,
     expected_decoded,
@@ -77,24 +77,7 @@ _OPTIONS = {
 }
 
 # Options to decode hostile bytes with: every code path that depends on them.
-_DECODE_OPTIONS = [
-    DEFAULT_CODEC_OPTIONS,
-    CodecOptions(uuid_representation=STANDARD, tz_aware=True),
-    CodecOptions(
-        uuid_representation=JAVA_LEGACY,
-        document_class=SON,
-        datetime_conversion=DatetimeConversion.DATETIME_AUTO,
-    ),
-    CodecOptions(
-        uuid_representation=CSHARP_LEGACY, datetime_conversion=DatetimeConversion.DATETIME_CLAMP
-    ),
-    CodecOptions(
-        uuid_representation=PYTHON_LEGACY,
-        datetime_conversion=DatetimeConversion.DATETIME_MS,
-        unicode_decode_error_handler="replace",
-    ),
-    CodecOptions(document_class=RawBSONDocument),
-]
+_DECODE_OPTIONS = [*HOSTILE_DECODE_OPTIONS, CodecOptions(document_class=RawBSONDocument)]
 
 # ------------------------------------------------------------------- round trips
 
