@@ -1,0 +1,284 @@
+"""One connection to one server: open, handshake, authenticate, run commands, close.
+
+The shell is thin: framing, the handshake document, the authentication conversation
+and reply checking are pure code in :mod:`driver.protocol`; this module only moves
+their bytes over a stream from :mod:`driver._backends`. Any network or protocol
+failure closes the connection (a half-read reply leaves the stream unusable) and
+raises an error naming the server.
+
+Example (needs a server)::
+
+    conn = await AsyncConnection.open(("127.0.0.1", 27017), ConnectionSettings())
+    reply = await conn.command("admin", {"ping": 1})
+    await conn.close()
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from driver._backends.asyncio import Stream, monotonic, open_stream, open_unix_stream
+from driver.bson import DEFAULT_CODEC_OPTIONS, CodecOptions
+from driver.errors import AutoReconnect, ConnectionFailure, ProtocolError, PyMongoError
+from driver.protocol.auth import (
+    MongoCredential,
+    ScramCache,
+    first_command,
+    hello_auth_fields,
+    next_command,
+)
+from driver.protocol.commands import check_command_reply
+from driver.protocol.compression import may_compress, negotiate_compressor
+from driver.protocol.handshake import (
+    HelloReply,
+    check_wire_version,
+    client_metadata,
+    default_platform_facts,
+    handshake_command,
+)
+from driver.protocol.wire import (
+    HEADER_SIZE,
+    compress_message,
+    decode_command_reply,
+    encode_op_msg,
+    encode_op_query,
+    parse_message,
+    read_header,
+)
+
+__all__ = ["AsyncConnection", "ConnectionSettings"]
+
+Address = tuple[str, int | None]
+
+# Request ids only need to be unique per connection; one process-wide counter is
+# simplest and never repeats within a connection's life.
+_request_ids = itertools.count(1)
+
+
+def _next_request_id() -> int:
+    return next(_request_ids) & 0x7FFFFFFF
+
+
+def format_address(address: Address) -> str:
+    """``host:port``, ``[v6]:port``, or a UNIX socket path."""
+    host, port = address
+    if port is None:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What every connection of a client is opened with."""
+
+    connect_timeout: float | None = 20.0
+    socket_timeout: float | None = None
+    ssl_context: Any = None
+    check_hostname: bool = True
+    compressors: tuple[str, ...] = ()
+    zlib_compression_level: int = -1
+    appname: str | None = None
+    load_balanced: bool = False
+    server_api: Mapping[str, Any] | None = None
+    credential: MongoCredential | None = None
+    scram_cache: ScramCache | None = field(default=None, compare=False)
+    metadata: Mapping[str, Any] | None = None
+
+    def client_metadata(self) -> dict[str, Any]:
+        if self.metadata is not None:
+            return dict(self.metadata)
+        return client_metadata(default_platform_facts(), appname=self.appname)
+
+
+class AsyncConnection:
+    """A connection that has finished its handshake (and authentication)."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        address: Address,
+        settings: ConnectionSettings,
+        *,
+        connection_id: int = 0,
+        generation: int = 0,
+    ) -> None:
+        self._stream = stream
+        self.address = address
+        self.settings = settings
+        self.id = connection_id
+        self.generation = generation
+        self.hello: HelloReply | None = None
+        self.compressor: str | None = None
+        self.opened_at = monotonic()
+        self.last_used = self.opened_at
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        address: Address,
+        settings: ConnectionSettings,
+        *,
+        connection_id: int = 0,
+        generation: int = 0,
+    ) -> AsyncConnection:
+        """Connect, shake hands and authenticate; on any failure nothing stays open."""
+        host, port = address
+        server_hostname = host if settings.ssl_context is not None else None
+        if port is None:
+            stream = await open_unix_stream(
+                host, timeout=settings.connect_timeout, ssl_context=settings.ssl_context
+            )
+        else:
+            stream = await open_stream(
+                host,
+                port,
+                timeout=settings.connect_timeout,
+                ssl_context=settings.ssl_context,
+                server_hostname=server_hostname,
+            )
+        conn = cls(stream, address, settings, connection_id=connection_id, generation=generation)
+        try:
+            await conn._handshake()
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._stream.is_closed
+
+    @property
+    def max_wire_version(self) -> int:
+        return self.hello.max_wire_version if self.hello is not None else 0
+
+    async def _handshake(self) -> None:
+        settings = self.settings
+        auth = hello_auth_fields(settings.credential) if settings.credential else None
+        legacy = not (settings.load_balanced or settings.server_api)
+        command = handshake_command(
+            settings.client_metadata(),
+            legacy=legacy,
+            compressors=settings.compressors,
+            load_balanced=settings.load_balanced,
+            server_api=settings.server_api,
+            sasl_supported_mechs=(auth.fields.get("saslSupportedMechs") if auth else None),
+            speculative_authenticate=(
+                auth.fields.get("speculativeAuthenticate") if auth else None
+            ),
+        )
+        timeout = settings.connect_timeout
+        if legacy:
+            request_id = _next_request_id()
+            message = encode_op_query(
+                request_id, "admin.$cmd", command, codec_options=DEFAULT_CODEC_OPTIONS
+            )
+            reply = await self._round_trip(message, request_id, DEFAULT_CODEC_OPTIONS, timeout)
+        else:
+            reply = await self._send_command("admin", command, DEFAULT_CODEC_OPTIONS, timeout)
+        check_command_reply(reply)
+        hello = HelloReply.from_document(reply)
+        check_wire_version(hello, format_address(self.address))
+        self.hello = hello
+        self.compressor = negotiate_compressor(settings.compressors, hello.compression)
+        if auth is not None:
+            conversation = auth.conversation(reply, cache=settings.scram_cache)
+            source = auth.credential.source
+            step = first_command(conversation)
+            while step is not None:
+                answer = await self._send_command(source, step, DEFAULT_CODEC_OPTIONS, timeout)
+                step = next_command(conversation, answer)
+
+    async def command(
+        self,
+        dbname: str,
+        command: Mapping[str, Any],
+        *,
+        codec_options: CodecOptions[Any] = DEFAULT_CODEC_OPTIONS,
+        check: bool = True,
+    ) -> Any:
+        """Run ``command`` on ``dbname`` and return the decoded reply.
+
+        ``check`` raises the typed error for an ``ok: 0`` reply (OperationFailure and
+        its subclasses, keyed on the server's code).
+        """
+        reply = await self._send_command(
+            dbname, command, codec_options, self.settings.socket_timeout
+        )
+        if check:
+            check_command_reply(reply, self.max_wire_version)
+        return reply
+
+    async def _send_command(
+        self,
+        dbname: str,
+        command: Mapping[str, Any],
+        codec_options: CodecOptions[Any],
+        timeout: float | None,
+    ) -> Any:
+        body = dict(command)
+        body["$db"] = dbname
+        hello = self.hello
+        request_id = _next_request_id()
+        message = encode_op_msg(
+            request_id,
+            body,
+            codec_options=codec_options,
+            max_bson_size=hello.max_bson_object_size if hello else None,
+            max_message_size=hello.max_message_size_bytes if hello else None,
+        )
+        if self.compressor is not None and may_compress(next(iter(command), "")):
+            message = compress_message(
+                message, self.compressor, self.settings.zlib_compression_level
+            )
+        return await self._round_trip(message, request_id, codec_options, timeout)
+
+    async def _round_trip(
+        self,
+        message: bytes,
+        request_id: int,
+        codec_options: CodecOptions[Any],
+        timeout: float | None,
+    ) -> Any:
+        if self.closed:
+            raise AutoReconnect(f"connection to {format_address(self.address)} is closed")
+        max_size = self.hello.max_message_size_bytes if self.hello else 48_000_000
+        try:
+            await self._stream.send_all(message, timeout)
+            header = await self._stream.receive_exactly(HEADER_SIZE, timeout)
+            length = read_header(header, max_message_size=max_size)[0]
+            payload = await self._stream.receive_exactly(length - HEADER_SIZE, timeout)
+            reply = parse_message(header, payload, max_message_size=max_size)
+            if reply.response_to != request_id:
+                raise ProtocolError(
+                    f"{format_address(self.address)} answered request {reply.response_to}, "
+                    f"expected {request_id}"
+                )
+            self.last_used = monotonic()
+            return decode_command_reply(reply, codec_options)
+        except ProtocolError as exc:
+            await self.close()
+            raise ProtocolError(f"{format_address(self.address)}: {exc}") from exc
+        except ConnectionFailure:
+            # The stream said what failed and where; a half-read reply makes the
+            # connection unusable either way.
+            await self.close()
+            raise
+        except PyMongoError:
+            raise
+        except OSError as exc:
+            await self.close()
+            raise AutoReconnect(f"{format_address(self.address)}: {exc}") from exc
+
+    async def close(self) -> None:
+        """Close the socket (idempotent)."""
+        self._closed = True
+        await self._stream.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<AsyncConnection {self.id} to {format_address(self.address)} ({state})>"
