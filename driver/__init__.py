@@ -1,7 +1,9 @@
 """Feldspar's MongoDB driver, with PyMongo's public API.
 
-Today it holds the BSON and Extended JSON codec (:mod:`driver.bson`) and the error
-tree (:mod:`driver.errors`); connecting, CRUD and the rest arrive in later releases.
+Today: :class:`MongoClient` / :class:`AsyncMongoClient` for one server (commands,
+authentication, TLS, pooled connections), the BSON and Extended JSON codec
+(:mod:`driver.bson`) and the error tree (:mod:`driver.errors`). Replica-set discovery,
+CRUD and the rest arrive in later releases.
 
 Example::
 
@@ -9,12 +11,17 @@ Example::
     >>> from driver.bson import decode, encode
     >>> decode(encode({"hello": "world"}))
     {'hello': 'world'}
+    >>> client = driver.MongoClient("mongodb://127.0.0.1:27017/?directConnection=true")
+    >>> client.address
+    ('127.0.0.1', 27017)
 """
 
 from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from driver._async.client import AsyncMongoClient
+from driver._sync.client import MongoClient
 from driver.errors import (
     BSONError,
     ConfigurationError,
@@ -35,6 +42,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree without ins
 version = __version__
 
 __all__ = [
+    "AsyncMongoClient",
     "BSONError",
     "ConfigurationError",
     "DocumentTooLarge",
@@ -43,6 +51,7 @@ __all__ = [
     "InvalidDocument",
     "InvalidId",
     "InvalidStringData",
+    "MongoClient",
     "PyMongoError",
     "__version__",
     "version",

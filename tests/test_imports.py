@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The public API, sorted. A change here is a change to what users can import.
 EXPECTED_DRIVER_ALL: tuple[str, ...] = (
+    "AsyncMongoClient",
     "BSONError",
     "ConfigurationError",
     "DocumentTooLarge",
@@ -32,6 +33,7 @@ EXPECTED_DRIVER_ALL: tuple[str, ...] = (
     "InvalidDocument",
     "InvalidId",
     "InvalidStringData",
+    "MongoClient",
     "PyMongoError",
     "__version__",
     "version",

@@ -113,25 +113,6 @@ def test_a_non_mongodb_peer_is_a_protocol_error(http_peer: tuple[str, int]) -> N
         Connection.open(http_peer, ConnectionSettings(connect_timeout=5.0))
 
 
-@pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
-    """A server with SCRAM-SHA-256 on: the user is made first, then it restarts with --auth."""
-    storage = tmp_path_factory.mktemp("auth-storage")
-    args = ["--storage-path", str(storage)]
-    with TestServer(args) as open_server:
-        conn = Connection.open((open_server.host, open_server.port), ConnectionSettings())
-        try:
-            conn.command(
-                "admin",
-                {"createUser": "ada", "pwd": "s3cret-pw", "roles": ["root"],
-                 "mechanisms": ["SCRAM-SHA-256"]},
-            )
-        finally:
-            conn.close()
-    with TestServer([*args, "--auth"]) as server:
-        yield server
-
-
 def _settings(password: str, cache: ScramCache | None = None) -> ConnectionSettings:
     credential = MongoCredential("DEFAULT", "admin", "ada", password)
     return ConnectionSettings(credential=credential, scram_cache=cache)
