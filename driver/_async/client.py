@@ -27,6 +27,7 @@ from driver.errors import (
     ConnectionFailure,
     InvalidOperation,
     ServerSelectionTimeoutError,
+    WaitQueueTimeoutError,
 )
 from driver.protocol.auth import ScramCache
 from driver.protocol.commands import check_command_reply
@@ -155,10 +156,10 @@ class AsyncMongoClient:
         conn = await self._select()
         try:
             reply = await conn.command(dbname, command, codec_options=codec_options, check=False)
-        except ConnectionFailure:
-            await self._pool.checkin(conn)  # closed by the connection itself
-            raise
-        await self._pool.checkin(conn)
+        finally:
+            # A connection that failed mid-exchange has closed itself and is discarded;
+            # one that failed before sending (e.g. an unencodable document) is reused.
+            await self._pool.checkin(conn)
         if check:
             check_command_reply(reply, conn.max_wire_version)
         return reply
@@ -167,10 +168,15 @@ class AsyncMongoClient:
         """A connection to the server, retrying until serverSelectionTimeoutMS."""
         timeout = self._options.server_selection_timeout
         deadline = monotonic() + timeout
+        wait_queue = self._pool.options.wait_queue_timeout
         while True:
-            remaining = deadline - monotonic()
+            remaining = max(deadline - monotonic(), 0.001)
             try:
-                return await self._pool.checkout(max(remaining, 0.001))
+                return await self._pool.checkout(
+                    remaining if wait_queue is None else min(remaining, wait_queue)
+                )
+            except WaitQueueTimeoutError:
+                raise  # the server answers; the pool is full (waitQueueTimeoutMS)
             except ConnectionFailure as exc:
                 if monotonic() + _RETRY_INTERVAL >= deadline:
                     raise ServerSelectionTimeoutError(

@@ -16,6 +16,7 @@ Example (needs a server)::
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,7 @@ class AsyncConnection:
         self.generation = generation
         self.hello: HelloReply | None = None
         self.compressor: str | None = None
+        self.pid = os.getpid()  # a pool never hands a parent's socket to a forked child
         self.opened_at = monotonic()
         self.last_used = self.opened_at
         self._closed = False
@@ -273,6 +275,12 @@ class AsyncConnection:
         except OSError as exc:
             await self.close()
             raise AutoReconnect(f"{format_address(self.address)}: {exc}") from exc
+        except BaseException:
+            # Cancelled (or interrupted) mid-exchange: the reply may be half read, so the
+            # connection must never be reused. Mark it first: closing can be cut short too.
+            self._closed = True
+            await self._stream.close()
+            raise
 
     async def close(self) -> None:
         """Close the socket (idempotent)."""

@@ -9,11 +9,11 @@ Example (needs a server)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from driver.bson.codec_options import CodecOptions
-from driver.errors import InvalidName
+from driver.bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
+from driver.errors import ConfigurationError, InvalidName
 from driver.protocol.commands import check_command_reply
 
 if TYPE_CHECKING:
@@ -63,8 +63,11 @@ class AsyncDatabase:
         command: str | Mapping[str, Any],
         value: Any = 1,
         check: bool = True,
-        allowable_errors: Any = None,
-        codec_options: CodecOptions[Any] | None = None,
+        allowable_errors: Sequence[str | int] | None = None,
+        read_preference: Any = None,
+        codec_options: CodecOptions[Any] = DEFAULT_CODEC_OPTIONS,
+        session: Any = None,
+        comment: Any = None,
         **kwargs: Any,
     ) -> Any:
         """Run a command and return its reply (PyMongo's ``Database.command``).
@@ -72,15 +75,22 @@ class AsyncDatabase:
         ``command`` is a document, or a command name (``value`` is its value and
         ``kwargs`` become further fields, in order). A failed command raises
         :class:`~driver.errors.OperationFailure` (or a subclass keyed on the code),
-        unless ``check`` is false or its ``errmsg`` or ``code`` is in ``allowable_errors``.
+        unless ``check`` is false or its ``errmsg`` or ``code`` is in
+        ``allowable_errors``. The reply decodes with ``codec_options`` (PyMongo's
+        default options, not the database's, as in PyMongo). ``read_preference`` has
+        no effect while the client talks to one server.
         """
+        if session is not None:
+            raise ConfigurationError(
+                "explicit sessions are not supported yet: call command() without session="
+            )
         if isinstance(command, str):
             document: dict[str, Any] = {command: value, **kwargs}
         else:
             document = {**command, **kwargs}
-        reply = await self._client._run_command(
-            self._name, document, codec_options or self._codec_options, check=False
-        )
+        if comment is not None:
+            document["comment"] = comment
+        reply = await self._client._run_command(self._name, document, codec_options, check=False)
         if check and not (
             allowable_errors
             and (reply.get("errmsg") in allowable_errors or reply.get("code") in allowable_errors)

@@ -29,6 +29,7 @@ from driver.errors import (
     ConnectionFailure,
     InvalidOperation,
     ServerSelectionTimeoutError,
+    WaitQueueTimeoutError,
 )
 from driver.protocol.auth import ScramCache
 from driver.protocol.commands import check_command_reply
@@ -157,10 +158,10 @@ class MongoClient:
         conn = self._select()
         try:
             reply = conn.command(dbname, command, codec_options=codec_options, check=False)
-        except ConnectionFailure:
-            self._pool.checkin(conn)  # closed by the connection itself
-            raise
-        self._pool.checkin(conn)
+        finally:
+            # A connection that failed mid-exchange has closed itself and is discarded;
+            # one that failed before sending (e.g. an unencodable document) is reused.
+            self._pool.checkin(conn)
         if check:
             check_command_reply(reply, conn.max_wire_version)
         return reply
@@ -169,10 +170,15 @@ class MongoClient:
         """A connection to the server, retrying until serverSelectionTimeoutMS."""
         timeout = self._options.server_selection_timeout
         deadline = monotonic() + timeout
+        wait_queue = self._pool.options.wait_queue_timeout
         while True:
-            remaining = deadline - monotonic()
+            remaining = max(deadline - monotonic(), 0.001)
             try:
-                return self._pool.checkout(max(remaining, 0.001))
+                return self._pool.checkout(
+                    remaining if wait_queue is None else min(remaining, wait_queue)
+                )
+            except WaitQueueTimeoutError:
+                raise  # the server answers; the pool is full (waitQueueTimeoutMS)
             except ConnectionFailure as exc:
                 if monotonic() + _RETRY_INTERVAL >= deadline:
                     raise ServerSelectionTimeoutError(

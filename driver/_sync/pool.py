@@ -64,8 +64,11 @@ class Pool:
 
     def _after_fork(self) -> None:
         # A child process must never use (or close) the parent's sockets: forget them.
+        # Checked before taking the lock, and the lock is made anew: another thread of
+        # the parent may have held it at the moment of the fork.
         if os.getpid() != self._pid:
             self._pid = os.getpid()
+            self._cond = Condition()
             self._idle.clear()
             self._total = 0
             self._opening = 0
@@ -86,8 +89,9 @@ class Pool:
         deadline = None if timeout is None else monotonic() + timeout
         stale: list[Connection] = []
         conn: Connection | None = None
+        reserved = False  # True once a new connection's place is counted
+        self._after_fork()
         with self._cond:
-            self._after_fork()
             while True:
                 if self._closed:
                     raise InvalidOperation("the connection pool is closed")
@@ -108,6 +112,7 @@ class Pool:
                 ):
                     self._total += 1
                     self._opening += 1
+                    reserved = True
                     self.max_total_seen = max(self.max_total_seen, self._total)
                     connection_id, generation = self._next_id, self.generation
                     self._next_id += 1
@@ -116,35 +121,47 @@ class Pool:
                 if (remaining is not None and remaining <= 0) or not self._cond.wait(
                     remaining
                 ):
+                    # Pass on a wake-up this waiter may have consumed as it timed out.
+                    self._cond.notify()
                     raise WaitQueueTimeoutError(
                         f"no connection to {format_address(self.address)} became free within "
                         f"{timeout}s (maxPoolSize={self.options.max_pool_size})"
                     )
-        for old in stale:
-            old.close()
-        if conn is not None:
-            return conn
+        opening_done = False
         try:
-            conn = Connection.open(
-                self.address, self.settings, connection_id=connection_id, generation=generation
-            )
+            for old in stale:
+                old.close()
+            if conn is None:
+                conn = Connection.open(
+                    self.address, self.settings, connection_id=connection_id, generation=generation
+                )
+                with self._cond:
+                    self._opening -= 1
+                    opening_done = True
+                    self._cond.notify()
+            return conn
         except BaseException:
+            # Failed or cancelled: give back what this checkout holds, so the counts
+            # stay right and no waiter is left without a wake-up.
             with self._cond:
-                self._total -= 1
-                self._opening -= 1
+                if reserved:
+                    self._total -= 1
+                    if not opening_done:
+                        self._opening -= 1
+                elif conn is not None:
+                    self._idle.append(conn)  # a healthy idle connection, never used
                 self._cond.notify()
+            if reserved and conn is not None:
+                conn.close()
             raise
-        with self._cond:
-            self._opening -= 1
-            self._cond.notify()
-        return conn
 
     def checkin(self, conn: Connection) -> None:
         """Return a connection; a closed or stale one is closed and its place freed."""
         discard = False
+        self._after_fork()
+        if conn.pid != self._pid:
+            return  # a connection of the parent process: never touch it, never count it
         with self._cond:
-            if os.getpid() != self._pid:
-                return  # a connection of the parent process: never touch it
             if self._closed or self._perished(conn, monotonic()):
                 self._total -= 1
                 discard = True
