@@ -30,7 +30,6 @@ from driver.errors import (
     WaitQueueTimeoutError,
 )
 from driver.protocol.auth import ScramCache
-from driver.protocol.commands import check_command_reply
 from driver.tls import build_ssl_context
 
 __all__ = ["AsyncMongoClient"]
@@ -148,9 +147,8 @@ class AsyncMongoClient:
         dbname: str,
         command: Mapping[str, Any],
         codec_options: CodecOptions[Any],
-        *,
-        check: bool = True,
     ) -> Any:
+        """Run one command and return its reply unchecked (the caller reads ``ok``)."""
         if self._closed:
             raise InvalidOperation("cannot run a command on a closed client")
         conn = await self._select()
@@ -160,8 +158,6 @@ class AsyncMongoClient:
             # A connection that failed mid-exchange has closed itself and is discarded;
             # one that failed before sending (e.g. an unencodable document) is reused.
             await self._pool.checkin(conn)
-        if check:
-            check_command_reply(reply, conn.max_wire_version)
         return reply
 
     async def _select(self) -> Any:

@@ -90,7 +90,7 @@ class AsyncDatabase:
             document = {**command, **kwargs}
         if comment is not None:
             document["comment"] = comment
-        reply = await self._client._run_command(self._name, document, codec_options, check=False)
+        reply = await self._client._run_command(self._name, document, codec_options)
         if check and not (
             allowable_errors
             and (reply.get("errmsg") in allowable_errors or reply.get("code") in allowable_errors)

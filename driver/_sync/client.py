@@ -32,7 +32,6 @@ from driver.errors import (
     WaitQueueTimeoutError,
 )
 from driver.protocol.auth import ScramCache
-from driver.protocol.commands import check_command_reply
 from driver.tls import build_ssl_context
 
 __all__ = ["MongoClient"]
@@ -150,9 +149,8 @@ class MongoClient:
         dbname: str,
         command: Mapping[str, Any],
         codec_options: CodecOptions[Any],
-        *,
-        check: bool = True,
     ) -> Any:
+        """Run one command and return its reply unchecked (the caller reads ``ok``)."""
         if self._closed:
             raise InvalidOperation("cannot run a command on a closed client")
         conn = self._select()
@@ -162,8 +160,6 @@ class MongoClient:
             # A connection that failed mid-exchange has closed itself and is discarded;
             # one that failed before sending (e.g. an unencodable document) is reused.
             self._pool.checkin(conn)
-        if check:
-            check_command_reply(reply, conn.max_wire_version)
         return reply
 
     def _select(self) -> Any:

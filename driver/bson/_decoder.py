@@ -49,10 +49,6 @@ _DATETIME = DatetimeConversion.DATETIME
 Reader = Callable[[bytes, int, int, CodecOptions[Any]], tuple[Any, int]]
 
 
-def _is_raw(document_class: Any) -> bool:
-    return getattr(document_class, "_type_marker", None) == 101
-
-
 def document_size(data: bytes, position: int, limit: int) -> int:
     """The size of the document at ``position``, checked to fit before ``limit``."""
     if position + 5 > limit:

@@ -134,9 +134,6 @@ class TypeRegistry:
         # Pickle protocols 0 and 1 cannot save the slots otherwise.
         return (type(self), (self._type_codecs, self._fallback_encoder))
 
-    def _is_empty(self) -> bool:
-        return not self._encoder_map and not self._decoder_map and not self._fallback_encoder
-
     def __repr__(self) -> str:
         return (
             f"TypeRegistry(type_codecs={self._type_codecs!r}, "
