@@ -49,6 +49,26 @@ def parse_recording(uri: str) -> tuple[ParsedURI, list[str]]:
     return parsed, [str(warning.message) for warning in caught]
 
 
+def parse_case(case: dict[str, Any]) -> ParsedURI | None:
+    """The checks every case of both URI suites starts with.
+
+    ``valid: false`` must raise ConfigurationError even in warn mode (None is returned
+    then); a valid case warns if and only if ``warning`` is true.
+    """
+    if not case["valid"]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ConfigurationError):
+                parse_uri(case["uri"], warn=True)
+        return None
+    parsed, messages = parse_recording(case["uri"])
+    if case["warning"]:
+        assert messages, "expected a warning"
+    else:
+        assert not messages, f"unexpected warnings: {messages}"
+    return parsed
+
+
 def host_type(host: str) -> str:
     """The spec's host type of a parsed host."""
     if "/" in host:
@@ -82,17 +102,9 @@ def namespace(parsed: ParsedURI) -> str | None:
 def test_connection_string(case: dict[str, Any], request: pytest.FixtureRequest) -> None:
     if request.node.callspec.id in _SKIPPED:
         pytest.skip(_SKIPPED[request.node.callspec.id])
-    if not case["valid"]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with pytest.raises(ConfigurationError):
-                parse_uri(case["uri"], warn=True)
+    parsed = parse_case(case)
+    if parsed is None:
         return
-    parsed, messages = parse_recording(case["uri"])
-    if case["warning"]:
-        assert messages, "expected a warning"
-    else:
-        assert not messages, f"unexpected warnings: {messages}"
     if case["hosts"] is not None:
         assert len(parsed.nodelist) == len(case["hosts"])
         for (host, port), want in zip(parsed.nodelist, case["hosts"], strict=True):

@@ -10,7 +10,6 @@ validity (e.g. the proxy cases), and hosts/auth are checked where given.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 
 from driver.errors import ConfigurationError
 from driver.uri import parse_uri
-from tests.driver.test_connection_string_spec import check_options, parse_recording
+from tests.driver.test_connection_string_spec import check_options, parse_case
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "specs" / "uri-options" / "tests"
 
@@ -39,17 +38,9 @@ def _cases() -> list[Any]:
 def test_uri_options(case: dict[str, Any], request: pytest.FixtureRequest) -> None:
     if request.node.callspec.id in _SKIPPED:
         pytest.skip(_SKIPPED[request.node.callspec.id])
-    if not case["valid"]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with pytest.raises(ConfigurationError):
-                parse_uri(case["uri"], warn=True)
+    parsed = parse_case(case)
+    if parsed is None:
         return
-    parsed, messages = parse_recording(case["uri"])
-    if case["warning"]:
-        assert messages, "expected a warning"
-    else:
-        assert not messages, f"unexpected warnings: {messages}"
     if case.get("hosts") is not None:
         assert [host for host, _ in parsed.nodelist] == [h["host"] for h in case["hosts"]]
     if case.get("auth") is not None:
