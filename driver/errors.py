@@ -43,6 +43,8 @@ __all__ = [
     "NetworkTimeout",
     "NotPrimaryError",
     "OperationFailure",
+    "PoolClearedError",
+    "PoolClosedError",
     "ProtocolError",
     "PyMongoError",
     "ServerSelectionTimeoutError",
@@ -145,6 +147,14 @@ class NotPrimaryError(AutoReconnect):
     """The server is no longer a writable primary (or is recovering)."""
 
 
+class PoolClearedError(AutoReconnect):
+    """The pool was cleared (the server looked unhealthy) while waiting for a connection.
+
+    Like any :class:`AutoReconnect`, the operation may be retried once the server is
+    found healthy again; retryable reads and writes do so by themselves.
+    """
+
+
 class ServerSelectionTimeoutError(AutoReconnect):
     """No suitable server was found within ``serverSelectionTimeoutMS``.
 
@@ -162,6 +172,10 @@ class WaitQueueTimeoutError(ConnectionFailure):
     @property
     def timeout(self) -> bool:
         return True
+
+
+class PoolClosedError(InvalidOperation):
+    """A connection was asked of a pool that is closed (its client was closed)."""
 
 
 class ProtocolError(PyMongoError):

@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 from driver.bson.binary import UuidRepresentation
 from driver.errors import ConfigurationError
+from driver.monitoring import is_listener
 
 __all__ = [
     "CaseInsensitiveDict",
@@ -433,7 +434,14 @@ _unicode_handler = _choice("strict", "replace", "backslashreplace", "surrogatees
 def _listeners(value: Any, notes: list[str]) -> list[Any]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise Invalid("must be a list of event listeners")
-    return list(value)
+    items = list(value)
+    for item in items:
+        if not is_listener(item):
+            raise Invalid(
+                f"holds {type(item).__name__}, which is not an event listener (subclass "
+                "driver.monitoring.ConnectionPoolListener)"
+            )
+    return items
 
 
 _UNSET: Any = object()

@@ -282,6 +282,16 @@ class AsyncConnection:
             await self._stream.close()
             raise
 
+    def interrupt(self) -> None:
+        """Break the connection now, even while another task is using it.
+
+        Its pending operation fails with a network error; the pool frees the connection
+        when it is checked in. Used when a pool is cleared with
+        ``interrupt_in_use_connections=True``.
+        """
+        self._closed = True
+        self._stream.abort()
+
     async def close(self) -> None:
         """Close the socket (idempotent)."""
         self._closed = True

@@ -41,9 +41,9 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from driver._backends import base
 from driver._backends.base import AsyncStream as Stream
@@ -58,6 +58,7 @@ __all__ = [
     "open_stream",
     "open_unix_stream",
     "sleep",
+    "spawn",
 ]
 
 monotonic = time.monotonic
@@ -73,6 +74,22 @@ _CLOSE_WAIT = 5.0
 async def sleep(seconds: float) -> None:
     """Suspend the calling task for ``seconds`` (zero or less just yields)."""
     await asyncio.sleep(max(seconds, 0.0))
+
+
+# Background tasks are referenced here until they end: the loop keeps only weak ones.
+_background_tasks: set[asyncio.Task[None]] = set()
+
+
+def spawn(target: Callable[..., Any], *args: object, name: str) -> None:
+    """Run ``target(*args)`` in the background: a task on the running loop.
+
+    The sync backend starts a daemon thread instead. The target must end by itself
+    (when what it serves is closed); it is not awaited by anyone.
+    """
+    coroutine: Coroutine[Any, Any, None] = target(*args)
+    task = asyncio.get_running_loop().create_task(coroutine, name=name)
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
 
 
 def _resolve(future: asyncio.Future[bool], value: bool) -> None:
@@ -488,6 +505,9 @@ class _AsyncioStream:
             failure.__cause__ = error
             return failure
         return base.receive_eof(self._peer, n, len(self._protocol.buffer))
+
+    def abort(self) -> None:
+        self._abort()
 
     def _abort(self) -> None:
         # abort(), not close(): send_all only returns once the kernel holds every byte,

@@ -84,6 +84,14 @@ class SyncStream(Protocol):
         """Receive exactly ``n`` bytes within ``timeout`` seconds (``None``: no limit)."""
         ...
 
+    def abort(self) -> None:
+        """Break the stream now, from any thread: a blocked receive or send fails.
+
+        For interrupting a connection another thread is using; :meth:`close` is still
+        needed to free it.
+        """
+        ...
+
     def close(self) -> None:
         """Close the stream; closing twice is harmless."""
         ...
@@ -108,6 +116,14 @@ class AsyncStream(Protocol):
 
     async def receive_exactly(self, n: int, timeout: float | None) -> bytes:
         """Receive exactly ``n`` bytes within ``timeout`` seconds (``None``: no limit)."""
+        ...
+
+    def abort(self) -> None:
+        """Break the stream now, from any task: a pending receive or send fails.
+
+        For interrupting a connection another task is using; :meth:`close` is still
+        needed to free it.
+        """
         ...
 
     async def close(self) -> None:

@@ -24,13 +24,14 @@ without waiting. Example::
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from driver._backends import base
 from driver._backends.base import SyncStream as Stream
@@ -45,6 +46,7 @@ __all__ = [
     "open_stream",
     "open_unix_stream",
     "sleep",
+    "spawn",
 ]
 
 monotonic = time.monotonic
@@ -54,6 +56,15 @@ monotonic = time.monotonic
 def sleep(seconds: float) -> None:
     """Block the calling thread for ``seconds`` (zero or less returns at once)."""
     time.sleep(max(seconds, 0.0))
+
+
+def spawn(target: Callable[..., Any], *args: object, name: str) -> None:
+    """Run ``target(*args)`` in the background: a daemon thread.
+
+    The asyncio backend starts a task instead. The target must end by itself (when
+    what it serves is closed); daemon, so it never keeps the interpreter alive.
+    """
+    threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
 
 class Lock:
@@ -218,13 +229,14 @@ class _SocketStream:
     stay buffered for the next call); any other error closes it.
     """
 
-    __slots__ = ("_buffer", "_closed", "_peer", "_sock")
+    __slots__ = ("_aborted", "_buffer", "_closed", "_peer", "_sock")
 
     def __init__(self, sock: socket.socket, peer: str) -> None:
         self._sock = sock
         self._peer = peer
         self._buffer = base.ReceiveBuffer()
         self._closed = False
+        self._aborted = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -236,7 +248,7 @@ class _SocketStream:
 
     @property
     def is_closed(self) -> bool:
-        return self._closed
+        return self._closed or self._aborted
 
     def send_all(self, data: base.Bytes, timeout: float | None) -> None:
         if self._closed:
@@ -286,6 +298,14 @@ class _SocketStream:
         except OSError as exc:
             self.close()
             raise base.receive_failed(self._peer, n, exc) from exc
+
+    def abort(self) -> None:
+        # shutdown(), not close(): another thread may be blocked in recv() on this
+        # socket; shutdown wakes it with an error, while closing the descriptor under
+        # it could let a new socket take the same number. close() still frees it.
+        self._aborted = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         if not self._closed:

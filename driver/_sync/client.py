@@ -28,9 +28,12 @@ from driver.errors import (
     ConfigurationError,
     ConnectionFailure,
     InvalidOperation,
+    NetworkTimeout,
+    PoolClearedError,
     ServerSelectionTimeoutError,
     WaitQueueTimeoutError,
 )
+from driver.monitoring import pool_listeners
 from driver.protocol.auth import ScramCache
 from driver.tls import build_ssl_context
 
@@ -91,12 +94,16 @@ class MongoClient:
         wait_queue = options.get("waitQueueTimeoutMS")
         pool_options = PoolOptions(
             max_pool_size=int(options.get("maxPoolSize", 100)) or 2**31 - 1,
+            min_pool_size=int(options.get("minPoolSize", 0)),
             max_connecting=int(options.get("maxConnecting", 2)),
             max_idle_time=None if not max_idle else max_idle / 1000.0,
             wait_queue_timeout=None if not wait_queue else wait_queue / 1000.0,
         )
         self._address: Address = opts.seeds[0]
-        self._pool = Pool(self._address, settings, pool_options)
+        listeners = options.get("event_listeners") or ()
+        self._pool = Pool(
+            self._address, settings, pool_options, listeners=pool_listeners(listeners)
+        )
         self._closed = False
 
     # -- PyMongo's accessors
@@ -156,6 +163,12 @@ class MongoClient:
         conn = self._select()
         try:
             reply = conn.command(dbname, command, codec_options=codec_options, check=False)
+        except ConnectionFailure as exc:
+            if not isinstance(exc, NetworkTimeout):
+                # The server went away: its other connections are suspect too. Until
+                # server monitoring arrives, the next selection readies the pool again.
+                self._pool.clear()
+            raise
         finally:
             # A connection that failed mid-exchange has closed itself and is discarded;
             # one that failed before sending (e.g. an unencodable document) is reused.
@@ -169,13 +182,20 @@ class MongoClient:
         wait_queue = self._pool.options.wait_queue_timeout
         while True:
             remaining = max(deadline - monotonic(), 0.001)
+            if self._pool.paused:
+                # Without a monitor (one server, this release), trying a connection is
+                # the health check: the pool opens for it and is cleared again if it fails.
+                self._pool.ready()
             try:
                 return self._pool.checkout(
                     remaining if wait_queue is None else min(remaining, wait_queue)
                 )
             except WaitQueueTimeoutError:
                 raise  # the server answers; the pool is full (waitQueueTimeoutMS)
+            except PoolClearedError:
+                continue  # cleared while this waited: ready it again and retry at once
             except ConnectionFailure as exc:
+                self._pool.clear()
                 if monotonic() + _RETRY_INTERVAL >= deadline:
                     raise ServerSelectionTimeoutError(
                         f"{format_address(self._address)}: {exc}, "

@@ -1,0 +1,255 @@
+"""Events and listeners: watch what the driver does, per client.
+
+PyMongo's names and shapes. A listener is an object with one method per event kind;
+subclass :class:`ConnectionPoolListener` and give instances to the client::
+
+    class Counter(ConnectionPoolListener):
+        def __init__(self) -> None:
+            self.checked_out = 0
+
+        def connection_checked_out(self, event: ConnectionCheckedOutEvent) -> None:
+            self.checked_out += 1
+
+    client = MongoClient(uri, event_listeners=[Counter()])
+
+Listeners run synchronously in the thread (or task) that caused the event, so they must
+be quick and must not call the driver. An exception raised by a listener is logged on
+the ``driver.monitoring`` logger and otherwise ignored: watching never breaks the
+watched operation. Listeners are per client; there is no process-wide registry, so two
+clients (or two tests) never see each other's events.
+
+Connection pool events follow the connection-monitoring-and-pooling specification:
+
+>>> event = ConnectionCheckedOutEvent(("db.example.com", 27017), 3, 0.004)
+>>> event
+ConnectionCheckedOutEvent(address=('db.example.com', 27017), connection_id=3, duration=0.004)
+>>> ConnectionClosedReason.STALE
+'stale'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ConnectionCheckOutFailedEvent",
+    "ConnectionCheckOutFailedReason",
+    "ConnectionCheckOutStartedEvent",
+    "ConnectionCheckedInEvent",
+    "ConnectionCheckedOutEvent",
+    "ConnectionClosedEvent",
+    "ConnectionClosedReason",
+    "ConnectionCreatedEvent",
+    "ConnectionPoolListener",
+    "ConnectionReadyEvent",
+    "PoolClearedEvent",
+    "PoolClosedEvent",
+    "PoolCreatedEvent",
+    "PoolReadyEvent",
+]
+
+_log = logging.getLogger("driver.monitoring")
+
+Address = tuple[str, int | None]
+
+
+class ConnectionClosedReason:
+    """Why a connection was closed (``ConnectionClosedEvent.reason``)."""
+
+    STALE = "stale"
+    """The pool was cleared after the connection was made."""
+    IDLE = "idle"
+    """The connection sat unused longer than ``maxIdleTimeMS``."""
+    ERROR = "error"
+    """A network or protocol error made the connection unusable."""
+    POOL_CLOSED = "poolClosed"
+    """The pool (the client) was closed."""
+
+
+class ConnectionCheckOutFailedReason:
+    """Why a check-out failed (``ConnectionCheckOutFailedEvent.reason``)."""
+
+    TIMEOUT = "timeout"
+    """No connection became free within ``waitQueueTimeoutMS``."""
+    POOL_CLOSED = "poolClosed"
+    """The pool (the client) was closed."""
+    CONN_ERROR = "connectionError"
+    """Opening a connection failed, or the pool was cleared (paused) meanwhile."""
+
+
+# -- connection pool events -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCreatedEvent:
+    """A pool was created; ``options`` are the non-default pool options it was given."""
+
+    address: Address
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolReadyEvent:
+    """A pool became ready: check-outs may open connections."""
+
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class PoolClearedEvent:
+    """A pool was cleared (and paused): connections made before now will not be reused."""
+
+    address: Address
+    service_id: Any = None
+    interrupt_connections: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PoolClosedEvent:
+    """A pool was closed."""
+
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCreatedEvent:
+    """A connection was created (before its handshake)."""
+
+    address: Address
+    connection_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReadyEvent:
+    """A connection finished its handshake and authentication; ``duration`` in seconds."""
+
+    address: Address
+    connection_id: int
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosedEvent:
+    """A connection was closed; ``reason`` is a :class:`ConnectionClosedReason` value."""
+
+    address: Address
+    connection_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheckOutStartedEvent:
+    """An operation asked the pool for a connection."""
+
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheckOutFailedEvent:
+    """A check-out failed; ``reason`` is a :class:`ConnectionCheckOutFailedReason` value."""
+
+    address: Address
+    reason: str
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheckedOutEvent:
+    """A connection was handed to an operation; ``duration`` is the whole check-out."""
+
+    address: Address
+    connection_id: int
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheckedInEvent:
+    """An operation gave its connection back."""
+
+    address: Address
+    connection_id: int
+
+
+# -- listeners ----------------------------------------------------------------------------
+
+
+class ConnectionPoolListener:
+    """Base class for pool listeners: override the methods for the events you want.
+
+    Every method does nothing by default, so a subclass names only what it watches.
+    """
+
+    def pool_created(self, event: PoolCreatedEvent) -> None:
+        """A pool was created."""
+
+    def pool_ready(self, event: PoolReadyEvent) -> None:
+        """A pool became ready."""
+
+    def pool_cleared(self, event: PoolClearedEvent) -> None:
+        """A pool was cleared."""
+
+    def pool_closed(self, event: PoolClosedEvent) -> None:
+        """A pool was closed."""
+
+    def connection_created(self, event: ConnectionCreatedEvent) -> None:
+        """A connection was created."""
+
+    def connection_ready(self, event: ConnectionReadyEvent) -> None:
+        """A connection is ready for use."""
+
+    def connection_closed(self, event: ConnectionClosedEvent) -> None:
+        """A connection was closed."""
+
+    def connection_check_out_started(self, event: ConnectionCheckOutStartedEvent) -> None:
+        """A check-out started."""
+
+    def connection_check_out_failed(self, event: ConnectionCheckOutFailedEvent) -> None:
+        """A check-out failed."""
+
+    def connection_checked_out(self, event: ConnectionCheckedOutEvent) -> None:
+        """A connection was checked out."""
+
+    def connection_checked_in(self, event: ConnectionCheckedInEvent) -> None:
+        """A connection was checked in."""
+
+
+# Which listener method each event goes to.
+_POOL_METHODS: dict[type, str] = {
+    PoolCreatedEvent: "pool_created",
+    PoolReadyEvent: "pool_ready",
+    PoolClearedEvent: "pool_cleared",
+    PoolClosedEvent: "pool_closed",
+    ConnectionCreatedEvent: "connection_created",
+    ConnectionReadyEvent: "connection_ready",
+    ConnectionClosedEvent: "connection_closed",
+    ConnectionCheckOutStartedEvent: "connection_check_out_started",
+    ConnectionCheckOutFailedEvent: "connection_check_out_failed",
+    ConnectionCheckedOutEvent: "connection_checked_out",
+    ConnectionCheckedInEvent: "connection_checked_in",
+}
+
+
+def pool_listeners(listeners: Iterable[object]) -> tuple[ConnectionPoolListener, ...]:
+    """The pool listeners among a client's ``event_listeners`` (others are for later)."""
+    return tuple(item for item in listeners if isinstance(item, ConnectionPoolListener))
+
+
+_LISTENER_TYPES: tuple[type, ...] = (ConnectionPoolListener,)
+
+
+def is_listener(value: object) -> bool:
+    """Whether ``value`` is a listener of a kind the driver knows (for validation)."""
+    return isinstance(value, _LISTENER_TYPES)
+
+
+def publish(listeners: tuple[ConnectionPoolListener, ...], event: object) -> None:
+    """Hand ``event`` to each listener; a listener's exception is logged, never raised."""
+    method = _POOL_METHODS[type(event)]
+    for listener in listeners:
+        try:
+            getattr(listener, method)(event)
+        except Exception:
+            _log.exception("event listener %r failed on %s", listener, type(event).__name__)
