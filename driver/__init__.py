@@ -19,8 +19,8 @@ Example::
 from __future__ import annotations
 
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
-from driver._async.client import AsyncMongoClient
 from driver._sync.client import MongoClient
 from driver.errors import (
     BSONError,
@@ -40,6 +40,20 @@ except _metadata.PackageNotFoundError:  # running from a source tree without ins
     __version__ = "0.0.0+unknown"
 
 version = __version__
+
+if TYPE_CHECKING:
+    from driver._async.client import AsyncMongoClient
+
+
+def __getattr__(name: str) -> Any:
+    # The async client is imported on first use, so a program that only uses the sync
+    # client never loads asyncio.
+    if name == "AsyncMongoClient":
+        from driver._async.client import AsyncMongoClient
+
+        globals()[name] = AsyncMongoClient
+        return AsyncMongoClient
+    raise AttributeError(f"module 'driver' has no attribute {name!r}")
 
 __all__ = [
     "AsyncMongoClient",

@@ -252,3 +252,23 @@ def test_public_names_are_pinned(module_name: str, expected: tuple[str, ...]) ->
         f"{module_name}.__all__ changed. If that is intended, pin it in "
         f"tests/test_imports.py as:\n{pasteable(actual)}"
     )
+
+
+def test_the_sync_client_never_loads_asyncio() -> None:
+    """``import driver`` and a MongoClient leave asyncio unloaded; the async client
+    loads it on first use."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import driver
+        driver.MongoClient("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=1")
+        before = "asyncio" in sys.modules
+        from driver import AsyncMongoClient
+        print(before, "asyncio" in sys.modules, AsyncMongoClient.__name__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "AsyncMongoClient"]

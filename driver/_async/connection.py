@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,8 +126,13 @@ class AsyncConnection:
         *,
         connection_id: int = 0,
         generation: int = 0,
+        on_created: Callable[[AsyncConnection], None] | None = None,
     ) -> AsyncConnection:
-        """Connect, shake hands and authenticate; on any failure nothing stays open."""
+        """Connect, shake hands and authenticate; on any failure nothing stays open.
+
+        ``on_created`` is told about the connection once its socket is open, before the
+        handshake: a pool uses it to interrupt a handshake that is no longer wanted.
+        """
         host, port = address
         server_hostname = host if settings.ssl_context is not None else None
         if port is None:
@@ -144,6 +149,8 @@ class AsyncConnection:
             )
         conn = cls(stream, address, settings, connection_id=connection_id, generation=generation)
         try:
+            if on_created is not None:
+                on_created(conn)
             await conn._handshake()
         except BaseException:
             await conn.close()

@@ -91,12 +91,13 @@ class PoolOptions:
 _DEFAULT_OPTIONS = PoolOptions()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Reservation:
     """A place in the pool for a connection that is being opened."""
 
     connection_id: int
     generation: int
+    conn: AsyncConnection | None = None  # once its socket is open, for interrupting
 
 
 class AsyncPool:
@@ -121,6 +122,7 @@ class AsyncPool:
         self._state = _PAUSED
         self._idle: deque[AsyncConnection] = deque()
         self._in_use: set[AsyncConnection] = set()
+        self._opening: set[_Reservation] = set()
         self._interrupted: set[int] = set()  # ids whose close event was already sent
         self._waiters: deque[Condition] = deque()  # the wait queue; the head goes first
         self._total = 0  # in use + idle + being opened
@@ -157,6 +159,7 @@ class AsyncPool:
             self._waiters.clear()
             self._idle.clear()
             self._in_use.clear()
+            self._opening.clear()
             self._total = 0
             self._pending = 0
             self.generation += 1
@@ -302,6 +305,7 @@ class AsyncPool:
         self.max_total_seen = max(self.max_total_seen, self._total)
         reservation = _Reservation(self._next_id, self.generation)
         self._next_id += 1
+        self._opening.add(reservation)
         return reservation
 
     async def _establish(self, reservation: _Reservation, *, for_checkout: bool) -> AsyncConnection:
@@ -313,15 +317,22 @@ class AsyncPool:
         self._emit(m.ConnectionCreatedEvent(self.address, reservation.connection_id))
         opened = monotonic()
         conn: AsyncConnection | None = None
+
+
+        def created(new: AsyncConnection) -> None:
+            reservation.conn = new
+
         try:
             conn = await self._opener(
                 self.address,
                 self.settings,
                 connection_id=reservation.connection_id,
                 generation=reservation.generation,
+                on_created=created,
             )
         finally:
             async with self._lock:
+                self._opening.discard(reservation)
                 self._pending -= 1
                 if conn is None:
                     self._total -= 1
@@ -411,13 +422,19 @@ class AsyncPool:
             self._idle.clear()
             self._total -= len(doomed)
             interrupted: list[AsyncConnection] = []
+            handshaking: list[AsyncConnection] = []
             if interrupt_in_use_connections:
                 interrupted = [c for c in self._in_use if c.generation != self.generation]
                 self._interrupted.update(c.id for c in interrupted)
+                # Connections still shaking hands are cut too: their check-outs fail
+                # (and report the close) instead of handing out a stale connection.
+                handshaking = [r.conn for r in self._opening if r.conn is not None]
             for waiter in self._waiters:
                 waiter.notify()  # each sees the pool paused and fails
         self._emit(m.PoolClearedEvent(self.address, service_id, interrupt_in_use_connections))
         await self._close_all(doomed)
+        for conn in handshaking:
+            conn.interrupt()
         for conn in interrupted:
             conn.interrupt()  # its operation fails; check-in then frees its place
             self._emit(m.ConnectionClosedEvent(self.address, conn.id, m.ConnectionClosedReason.STALE))

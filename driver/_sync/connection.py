@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,8 +128,13 @@ class Connection:
         *,
         connection_id: int = 0,
         generation: int = 0,
+        on_created: Callable[[Connection], None] | None = None,
     ) -> Connection:
-        """Connect, shake hands and authenticate; on any failure nothing stays open."""
+        """Connect, shake hands and authenticate; on any failure nothing stays open.
+
+        ``on_created`` is told about the connection once its socket is open, before the
+        handshake: a pool uses it to interrupt a handshake that is no longer wanted.
+        """
         host, port = address
         server_hostname = host if settings.ssl_context is not None else None
         if port is None:
@@ -146,6 +151,8 @@ class Connection:
             )
         conn = cls(stream, address, settings, connection_id=connection_id, generation=generation)
         try:
+            if on_created is not None:
+                on_created(conn)
             conn._handshake()
         except BaseException:
             conn.close()

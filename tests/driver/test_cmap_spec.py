@@ -177,11 +177,15 @@ class AsyncScripted(_ScriptedBase):
         self.closed = True
 
 
-def sync_opener(address: Any, settings: Any, *, connection_id: int, generation: int) -> Any:
+def sync_opener(
+    address: Any, settings: Any, *, connection_id: int, generation: int, **_: Any
+) -> Any:
     return SyncScripted(connection_id, generation)
 
 
-async def async_opener(address: Any, settings: Any, *, connection_id: int, generation: int) -> Any:
+async def async_opener(
+    address: Any, settings: Any, *, connection_id: int, generation: int, **_: Any
+) -> Any:
     return AsyncScripted(connection_id, generation)
 
 
@@ -270,14 +274,21 @@ class SyncWorker:
         return self.error
 
 
-def run_sync(case: dict[str, Any]) -> None:
+def run_sync(
+    case: dict[str, Any],
+    *,
+    address: Any = ADDRESS,
+    settings: ConnectionSettings | None = None,
+    opener: Callable[..., Any] | None = sync_opener,
+) -> None:
+    """Run one case on the sync pool; ``opener=None`` opens real connections."""
     recorder = Recorder()
     pool = Pool(
-        ADDRESS,
-        ConnectionSettings(),
+        address,
+        settings or ConnectionSettings(),
         pool_options(case.get("poolOptions", {})),
         listeners=[recorder],
-        opener=sync_opener,
+        opener=opener,
     )
     labels: dict[str, Any] = {}
     workers: dict[str, SyncWorker] = {}
@@ -351,14 +362,21 @@ class AsyncWorker:
         return self.error
 
 
-async def run_async(case: dict[str, Any]) -> None:
+async def run_async(
+    case: dict[str, Any],
+    *,
+    address: Any = ADDRESS,
+    settings: ConnectionSettings | None = None,
+    opener: Callable[..., Any] | None = async_opener,
+) -> None:
+    """Run one case on the async pool; ``opener=None`` opens real connections."""
     recorder = Recorder()
     pool = AsyncPool(
-        ADDRESS,
-        ConnectionSettings(),
+        address,
+        settings or ConnectionSettings(),
         pool_options(case.get("poolOptions", {})),
         listeners=[recorder],
-        opener=async_opener,
+        opener=opener,
     )
     labels: dict[str, Any] = {}
     workers: dict[str, AsyncWorker] = {}
