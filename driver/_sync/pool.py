@@ -100,6 +100,7 @@ class _Reservation:
     connection_id: int
     generation: int
     conn: Connection | None = None  # once its socket is open, for interrupting
+    interrupted: bool = False  # cleared with interruptInUseConnections while opening
 
 
 class Pool:
@@ -323,6 +324,8 @@ class Pool:
 
         def created(new: Connection) -> None:
             reservation.conn = new
+            if reservation.interrupted:  # cleared before its socket was even open
+                new.interrupt()
 
         try:
             conn = self._opener(
@@ -430,7 +433,10 @@ class Pool:
                 self._interrupted.update(c.id for c in interrupted)
                 # Connections still shaking hands are cut too: their check-outs fail
                 # (and report the close) instead of handing out a stale connection.
-                handshaking = [r.conn for r in self._opening if r.conn is not None]
+                for reservation in self._opening:
+                    reservation.interrupted = True
+                    if reservation.conn is not None:
+                        handshaking.append(reservation.conn)
             for waiter in self._waiters:
                 waiter.notify()  # each sees the pool paused and fails
         self._emit(m.PoolClearedEvent(self.address, service_id, interrupt_in_use_connections))

@@ -10,8 +10,8 @@ value"), after dropping the ``ignore`` types; ``waitForEvent`` counts every even
 One deliberate difference: where a case names an error ``message``, our message must
 *start with* the spec's text; it goes on to name the server and the limit.
 
-``style: integration`` cases need a server-side fail point on ``hello`` and are listed
-in SPEC_SKIPS; the pool paths they exercise are tested against a real server elsewhere.
+``style: integration`` cases need a fail point on ``hello``: they are listed in
+SPEC_SKIPS here and run by test_cmap_integration.py against the mock server.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ SPEC_DIR = (
     Path(__file__).resolve().parents[1] / "specs" / "connection-monitoring-and-pooling" / "cmap-format"
 )
 
-_INTEGRATION = "integration style: needs a fail point that blocks or fails `hello`, run against a server"
+_INTEGRATION = "integration style: run against the mock server in test_cmap_integration.py"
 SPEC_SKIPS: list[tuple[str, str]] = [
     (name, _INTEGRATION)
     for name in (
