@@ -32,9 +32,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from driver.protocol.descriptions import ServerDescription, TopologyDescription
 
 __all__ = [
+    "ServerClosedEvent",
+    "ServerDescriptionChangedEvent",
+    "ServerHeartbeatFailedEvent",
+    "ServerHeartbeatListener",
+    "ServerHeartbeatStartedEvent",
+    "ServerHeartbeatSucceededEvent",
+    "ServerListener",
+    "ServerOpeningEvent",
+    "TopologyClosedEvent",
+    "TopologyDescriptionChangedEvent",
+    "TopologyListener",
+    "TopologyOpenedEvent",
     "ConnectionCheckOutFailedEvent",
     "ConnectionCheckOutFailedReason",
     "ConnectionCheckOutStartedEvent",
@@ -173,6 +188,86 @@ class ConnectionCheckedInEvent:
     connection_id: int
 
 
+# -- topology, server and heartbeat events (server discovery and monitoring) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyOpenedEvent:
+    """A client began monitoring its deployment; ``topology_id`` names that client's view."""
+
+    topology_id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyDescriptionChangedEvent:
+    """What the client knows of the deployment changed."""
+
+    previous_description: TopologyDescription = field(repr=False)
+    new_description: TopologyDescription
+    topology_id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyClosedEvent:
+    """A client stopped monitoring (it was closed)."""
+
+    topology_id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOpeningEvent:
+    """A server joined the client's view of the deployment."""
+
+    server_address: Address
+    topology_id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServerClosedEvent:
+    """A server left the client's view of the deployment."""
+
+    server_address: Address
+    topology_id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServerDescriptionChangedEvent:
+    """What the client knows of one server changed (type, set membership, error...)."""
+
+    previous_description: ServerDescription = field(repr=False)
+    new_description: ServerDescription
+    server_address: Address
+    topology_id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHeartbeatStartedEvent:
+    """A monitor sent ``hello`` to a server; ``awaited`` for the streaming protocol."""
+
+    connection_id: Address
+    awaited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHeartbeatSucceededEvent:
+    """A server answered its monitor; ``duration`` in seconds, ``reply`` the hello reply."""
+
+    duration: float
+    reply: Mapping[str, Any] = field(repr=False)
+    connection_id: Address
+    awaited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHeartbeatFailedEvent:
+    """A monitor's ``hello`` failed; ``reply`` is the exception."""
+
+    duration: float
+    reply: BaseException
+    connection_id: Address
+    awaited: bool = False
+
+
 # -- listeners ----------------------------------------------------------------------------
 
 
@@ -216,7 +311,57 @@ class ConnectionPoolListener:
         """A connection was checked in."""
 
 
-# Which listener method each event goes to.
+class TopologyListener:
+    """Base class for topology listeners: override the methods for the events you want."""
+
+    def opened(self, event: TopologyOpenedEvent) -> None:
+        """Monitoring began."""
+
+    def description_changed(self, event: TopologyDescriptionChangedEvent) -> None:
+        """The topology description changed."""
+
+    def closed(self, event: TopologyClosedEvent) -> None:
+        """Monitoring ended."""
+
+
+class ServerListener:
+    """Base class for server listeners: override the methods for the events you want."""
+
+    def opened(self, event: ServerOpeningEvent) -> None:
+        """A server joined the topology."""
+
+    def description_changed(self, event: ServerDescriptionChangedEvent) -> None:
+        """A server description changed."""
+
+    def closed(self, event: ServerClosedEvent) -> None:
+        """A server left the topology."""
+
+
+class ServerHeartbeatListener:
+    """Base class for heartbeat listeners: override the methods for the events you want."""
+
+    def started(self, event: ServerHeartbeatStartedEvent) -> None:
+        """A heartbeat was sent."""
+
+    def succeeded(self, event: ServerHeartbeatSucceededEvent) -> None:
+        """A heartbeat was answered."""
+
+    def failed(self, event: ServerHeartbeatFailedEvent) -> None:
+        """A heartbeat failed."""
+
+
+# Which listener class, and which of its methods, each event goes to.
+_METHODS: dict[type, tuple[type, str]] = {
+    TopologyOpenedEvent: (TopologyListener, "opened"),
+    TopologyDescriptionChangedEvent: (TopologyListener, "description_changed"),
+    TopologyClosedEvent: (TopologyListener, "closed"),
+    ServerOpeningEvent: (ServerListener, "opened"),
+    ServerDescriptionChangedEvent: (ServerListener, "description_changed"),
+    ServerClosedEvent: (ServerListener, "closed"),
+    ServerHeartbeatStartedEvent: (ServerHeartbeatListener, "started"),
+    ServerHeartbeatSucceededEvent: (ServerHeartbeatListener, "succeeded"),
+    ServerHeartbeatFailedEvent: (ServerHeartbeatListener, "failed"),
+}
 _POOL_METHODS: dict[type, str] = {
     PoolCreatedEvent: "pool_created",
     PoolReadyEvent: "pool_ready",
@@ -232,12 +377,25 @@ _POOL_METHODS: dict[type, str] = {
 }
 
 
+_METHODS.update({kind: (ConnectionPoolListener, name) for kind, name in _POOL_METHODS.items()})
+
+
 def pool_listeners(listeners: Iterable[object]) -> tuple[ConnectionPoolListener, ...]:
-    """The pool listeners among a client's ``event_listeners`` (others are for later)."""
+    """The pool listeners among a client's ``event_listeners``."""
     return tuple(item for item in listeners if isinstance(item, ConnectionPoolListener))
 
 
-_LISTENER_TYPES: tuple[type, ...] = (ConnectionPoolListener,)
+def listeners_of(kind: type, listeners: Iterable[object]) -> tuple[Any, ...]:
+    """The listeners of one kind (e.g. :class:`ServerListener`) among ``listeners``."""
+    return tuple(item for item in listeners if isinstance(item, kind))
+
+
+_LISTENER_TYPES: tuple[type, ...] = (
+    ConnectionPoolListener,
+    ServerHeartbeatListener,
+    ServerListener,
+    TopologyListener,
+)
 
 
 def is_listener(value: object) -> bool:
@@ -245,10 +403,15 @@ def is_listener(value: object) -> bool:
     return isinstance(value, _LISTENER_TYPES)
 
 
-def publish(listeners: tuple[ConnectionPoolListener, ...], event: object) -> None:
-    """Hand ``event`` to each listener; a listener's exception is logged, never raised."""
-    method = _POOL_METHODS[type(event)]
+def publish(listeners: Iterable[object], event: object) -> None:
+    """Hand ``event`` to each listener of its kind; a listener's exception is logged.
+
+    Never raises for a listener's fault: watching must not break the watched operation.
+    """
+    kind, method = _METHODS[type(event)]
     for listener in listeners:
+        if not isinstance(listener, kind):
+            continue
         try:
             getattr(listener, method)(event)
         except Exception:

@@ -439,7 +439,8 @@ def _listeners(value: Any, notes: list[str]) -> list[Any]:
         if not is_listener(item):
             raise Invalid(
                 f"holds {type(item).__name__}, which is not an event listener (subclass "
-                "driver.monitoring.ConnectionPoolListener)"
+                "one of driver.monitoring's ConnectionPoolListener, ServerListener, "
+                "TopologyListener or ServerHeartbeatListener)"
             )
     return items
 
