@@ -92,6 +92,7 @@ RENAMES: dict[str, str] = {
     "AsyncIterator": "Iterator",
     "AsyncMongoClient": "MongoClient",
     "AsyncPool": "Pool",
+    "AsyncServerMonitor": "ServerMonitor",
     "AsyncTopology": "Topology",
     "StopAsyncIteration": "StopIteration",
     "__aenter__": "__enter__",
