@@ -38,18 +38,6 @@ if TYPE_CHECKING:
     from driver.protocol.descriptions import ServerDescription, TopologyDescription
 
 __all__ = [
-    "ServerClosedEvent",
-    "ServerDescriptionChangedEvent",
-    "ServerHeartbeatFailedEvent",
-    "ServerHeartbeatListener",
-    "ServerHeartbeatStartedEvent",
-    "ServerHeartbeatSucceededEvent",
-    "ServerListener",
-    "ServerOpeningEvent",
-    "TopologyClosedEvent",
-    "TopologyDescriptionChangedEvent",
-    "TopologyListener",
-    "TopologyOpenedEvent",
     "ConnectionCheckOutFailedEvent",
     "ConnectionCheckOutFailedReason",
     "ConnectionCheckOutStartedEvent",
@@ -64,6 +52,18 @@ __all__ = [
     "PoolClosedEvent",
     "PoolCreatedEvent",
     "PoolReadyEvent",
+    "ServerClosedEvent",
+    "ServerDescriptionChangedEvent",
+    "ServerHeartbeatFailedEvent",
+    "ServerHeartbeatListener",
+    "ServerHeartbeatStartedEvent",
+    "ServerHeartbeatSucceededEvent",
+    "ServerListener",
+    "ServerOpeningEvent",
+    "TopologyClosedEvent",
+    "TopologyDescriptionChangedEvent",
+    "TopologyListener",
+    "TopologyOpenedEvent",
 ]
 
 _log = logging.getLogger("driver.monitoring")
@@ -361,28 +361,18 @@ _METHODS: dict[type, tuple[type, str]] = {
     ServerHeartbeatStartedEvent: (ServerHeartbeatListener, "started"),
     ServerHeartbeatSucceededEvent: (ServerHeartbeatListener, "succeeded"),
     ServerHeartbeatFailedEvent: (ServerHeartbeatListener, "failed"),
+    PoolCreatedEvent: (ConnectionPoolListener, "pool_created"),
+    PoolReadyEvent: (ConnectionPoolListener, "pool_ready"),
+    PoolClearedEvent: (ConnectionPoolListener, "pool_cleared"),
+    PoolClosedEvent: (ConnectionPoolListener, "pool_closed"),
+    ConnectionCreatedEvent: (ConnectionPoolListener, "connection_created"),
+    ConnectionReadyEvent: (ConnectionPoolListener, "connection_ready"),
+    ConnectionClosedEvent: (ConnectionPoolListener, "connection_closed"),
+    ConnectionCheckOutStartedEvent: (ConnectionPoolListener, "connection_check_out_started"),
+    ConnectionCheckOutFailedEvent: (ConnectionPoolListener, "connection_check_out_failed"),
+    ConnectionCheckedOutEvent: (ConnectionPoolListener, "connection_checked_out"),
+    ConnectionCheckedInEvent: (ConnectionPoolListener, "connection_checked_in"),
 }
-_POOL_METHODS: dict[type, str] = {
-    PoolCreatedEvent: "pool_created",
-    PoolReadyEvent: "pool_ready",
-    PoolClearedEvent: "pool_cleared",
-    PoolClosedEvent: "pool_closed",
-    ConnectionCreatedEvent: "connection_created",
-    ConnectionReadyEvent: "connection_ready",
-    ConnectionClosedEvent: "connection_closed",
-    ConnectionCheckOutStartedEvent: "connection_check_out_started",
-    ConnectionCheckOutFailedEvent: "connection_check_out_failed",
-    ConnectionCheckedOutEvent: "connection_checked_out",
-    ConnectionCheckedInEvent: "connection_checked_in",
-}
-
-
-_METHODS.update({kind: (ConnectionPoolListener, name) for kind, name in _POOL_METHODS.items()})
-
-
-def pool_listeners(listeners: Iterable[object]) -> tuple[ConnectionPoolListener, ...]:
-    """The pool listeners among a client's ``event_listeners``."""
-    return tuple(item for item in listeners if isinstance(item, ConnectionPoolListener))
 
 
 def listeners_of(kind: type, listeners: Iterable[object]) -> tuple[Any, ...]:

@@ -31,7 +31,7 @@ from driver.errors import (
     ServerSelectionTimeoutError,
     WaitQueueTimeoutError,
 )
-from driver.monitoring import pool_listeners
+from driver.monitoring import ConnectionPoolListener, listeners_of
 from driver.protocol.auth import ScramCache
 from driver.tls import build_ssl_context
 
@@ -100,7 +100,7 @@ class AsyncMongoClient:
         self._address: Address = opts.seeds[0]
         listeners = options.get("event_listeners") or ()
         self._pool = AsyncPool(
-            self._address, settings, pool_options, listeners=pool_listeners(listeners)
+            self._address, settings, pool_options, listeners=listeners_of(ConnectionPoolListener, listeners)
         )
         self._closed = False
 

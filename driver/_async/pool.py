@@ -161,6 +161,7 @@ class AsyncPool:
             self._idle.clear()
             self._in_use.clear()
             self._opening.clear()
+            self._interrupted.clear()
             self._total = 0
             self._pending = 0
             self.generation += 1
@@ -319,7 +320,6 @@ class AsyncPool:
         opened = monotonic()
         conn: AsyncConnection | None = None
 
-
         def created(new: AsyncConnection) -> None:
             reservation.conn = new
             if reservation.interrupted:  # cleared before its socket was even open
@@ -427,7 +427,7 @@ class AsyncPool:
             interrupted: list[AsyncConnection] = []
             handshaking: list[AsyncConnection] = []
             if interrupt_in_use_connections:
-                interrupted = [c for c in self._in_use if c.generation != self.generation]
+                interrupted = list(self._in_use)  # all of an older generation now
                 self._interrupted.update(c.id for c in interrupted)
                 # Connections still shaking hands are cut too: their check-outs fail
                 # (and report the close) instead of handing out a stale connection.

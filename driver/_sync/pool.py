@@ -163,6 +163,7 @@ class Pool:
             self._idle.clear()
             self._in_use.clear()
             self._opening.clear()
+            self._interrupted.clear()
             self._total = 0
             self._pending = 0
             self.generation += 1
@@ -321,7 +322,6 @@ class Pool:
         opened = monotonic()
         conn: Connection | None = None
 
-
         def created(new: Connection) -> None:
             reservation.conn = new
             if reservation.interrupted:  # cleared before its socket was even open
@@ -429,7 +429,7 @@ class Pool:
             interrupted: list[Connection] = []
             handshaking: list[Connection] = []
             if interrupt_in_use_connections:
-                interrupted = [c for c in self._in_use if c.generation != self.generation]
+                interrupted = list(self._in_use)  # all of an older generation now
                 self._interrupted.update(c.id for c in interrupted)
                 # Connections still shaking hands are cut too: their check-outs fail
                 # (and report the close) instead of handing out a stale connection.
