@@ -1,9 +1,9 @@
 """Feldspar's MongoDB driver, with PyMongo's public API.
 
-Today: :class:`MongoClient` / :class:`AsyncMongoClient` for one server (commands,
-authentication, TLS, pooled connections), the BSON and Extended JSON codec
-(:mod:`driver.bson`) and the error tree (:mod:`driver.errors`). Replica-set discovery,
-CRUD and the rest arrive in later releases.
+Today: :class:`MongoClient` / :class:`AsyncMongoClient` following standalone servers,
+replica sets, mongos and load balancers (commands, authentication, TLS, pooled
+connections, monitoring events), the BSON and Extended JSON codec (:mod:`driver.bson`)
+and the error tree (:mod:`driver.errors`). CRUD and the rest arrive in later releases.
 
 Example::
 

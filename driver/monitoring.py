@@ -375,8 +375,8 @@ _METHODS: dict[type, tuple[type, str]] = {
 }
 
 
-def listeners_of(kind: type, listeners: Iterable[object]) -> tuple[Any, ...]:
-    """The listeners of one kind (e.g. :class:`ServerListener`) among ``listeners``."""
+def listeners_of(kind: type | tuple[type, ...], listeners: Iterable[object]) -> tuple[Any, ...]:
+    """The listeners of a kind (e.g. :class:`ServerListener`, or a tuple of kinds)."""
     return tuple(item for item in listeners if isinstance(item, kind))
 
 

@@ -42,6 +42,7 @@ from driver.protocol.wire import (
     encode_op_msg,
     encode_op_query,
 )
+from tests.driver.conftest import pool_of
 from tests.mockserver import HANDSHAKE, HELLO_NAMES, ConnectionInfo, MockServer
 from tests.mockserver_cluster import MockReplicaSet
 from tests.mockserver_hello import documentdb, mongos, replica_set_member
@@ -104,13 +105,14 @@ def test_handshake_is_answered_from_the_set_hello(server: MockServer) -> None:
     reply = hello_of(server)
     assert reply["maxWireVersion"] == 17 and reply["logicalSessionTimeoutMinutes"] == 10
     assert "readOnly" not in reply and reply["isWritablePrimary"] is True
-    assert reply["connectionId"] == 1 and "helloOk" not in reply  # only if the client asks
-    first, second = server.received
+    # Connection 1 is the client's monitor; the command ran on the first pooled one.
+    assert reply["connectionId"] == 2 and "helloOk" not in reply  # only if the client asks
+    first, second = [c for c in server.received if c.connection_id == 2]
     # The driver's first message is the legacy isMaster over OP_QUERY, then OP_MSG.
     assert (first.name, first.op_code, first.database) == ("isMaster", OP_QUERY, "admin")
     assert first.document["helloOk"] is True and "driver" in first.document["client"]
     assert (second.name, second.op_code, second.document["$db"]) == ("hello", OP_MSG, "admin")
-    assert hello_of(server)["connectionId"] == 2  # one id per connection
+    assert hello_of(server)["connectionId"] == 4  # one id per connection (monitor, pooled)
 
 
 def test_canned_and_callable_replies(server: MockServer) -> None:
@@ -127,7 +129,8 @@ def test_canned_and_callable_replies(server: MockServer) -> None:
             "versionArray": [6, 0, 4, 0],
             "ok": 1.0,
         }
-        assert client.test.command("count", "abcd") == {"n": 4, "conn": 1, "ok": 1.0}
+        # Connection 1 is the client's monitor.
+        assert client.test.command("count", "abcd") == {"n": 4, "conn": 2, "ok": 1.0}
         with pytest.raises(OperationFailure) as info:
             client.admin.command("frobnicate")
         assert info.value.code == 59 and "no such command: 'frobnicate'" in str(info.value)
@@ -148,7 +151,7 @@ def test_error_fault_raises_operation_failure_with_code_and_labels(server: MockS
         assert info.value.has_error_label("TransientTransactionError")
         # One-shot: the next find gets the canned reply, on the same connection.
         assert client.test.command("find", "c")["cursor"]["firstBatch"] == []
-        assert fault.hits == 1 and server.connections_opened == 1
+        assert fault.hits == 1 and server.connections_opened == 2  # the monitor's and one
         server.fail("find", 91, "shutting down", code_name="ShutdownInProgress")
         with pytest.raises(NotPrimaryError):  # the client reads the code, as PyMongo does
             client.test.command("find", "c")
@@ -165,9 +168,10 @@ def test_close_without_answer_raises_auto_reconnect(server: MockServer) -> None:
     with MongoClient(server.uri) as client:
         with pytest.raises(AutoReconnect):
             client.admin.command("ping")
-        server.wait_until(lambda: server.connections_open == 0, what="the close")
+        # Only the monitor's connection stays open.
+        server.wait_until(lambda: server.connections_open == 1, what="the close")
         assert client.admin.command("ping")["ok"] == 1  # on a new connection
-    assert server.connections_opened == 2
+    assert server.connections_opened == 3  # the monitor's, and two pooled ones
 
 
 def test_close_mid_reply_raises_auto_reconnect(server: MockServer) -> None:
@@ -210,24 +214,31 @@ def test_garbage_reply_raises_protocol_error(server: MockServer) -> None:
 
 
 def test_faults_on_the_handshake(server: MockServer) -> None:
-    server.fail(HANDSHAKE, 2, "bad handshake")
-    server.replies["find"] = {"cursor": {"id": 0, "ns": "test.c", "firstBatch": []}}
     with MongoClient(server.uri) as client:
+        client.admin.command("ping")  # the monitor's and one pooled connection are open
+        held = pool_of(client).checkout(5.0)  # so the next command needs a new connection
+        server.fail(HANDSHAKE, 2, "bad handshake")
         with pytest.raises(OperationFailure, match="bad handshake"):
             client.admin.command("ping")
-        # A closed handshake is a network error: the client tries again and gets through.
+        pool_of(client).checkin(held)
+        # A closed handshake is a network error (AutoReconnect); the next one gets through.
         server.close_connection(HANDSHAKE)
+        with pytest.raises(AutoReconnect):
+            client.admin.command("ping")
         assert client.admin.command("ping")["ok"] == 1
         client.admin.command("hello")  # "handshake" never matches a later hello
-    assert server.command_names().count("isMaster") == 3
-    assert server.connections_opened == 3
+    # The monitor's, the first pooled, the refused, the closed and the last one.
+    assert server.command_names().count("isMaster") == 5
+    assert server.connections_opened == 5
 
 
 @pytest.mark.parametrize(
     ("hello", "expected"),
     [
-        ({"maxWireVersion": 5}, r"range \[0, 5\], but .* requires at least 6"),
-        ({"minWireVersion": 30, "maxWireVersion": 31}, r"range \[30, 31\].* speaks \[6, \d+\]"),
+        # The topology's compatibility error (the monitor reports the server, selection
+        # refuses it at once): both ranges named.
+        ({"maxWireVersion": 5}, r"requires at least 6 .*\[0, 5\], Feldspar speaks \[6, \d+\]"),
+        ({"minWireVersion": 30, "maxWireVersion": 31}, r"\[30, 31\], Feldspar speaks \[6, \d+\]"),
     ],
 )
 def test_wire_versions_out_of_range(hello: dict[str, int], expected: str) -> None:
@@ -245,7 +256,7 @@ def test_recording_and_waiting(server: MockServer) -> None:
         worker.join(10)
     assert [doc["$db"] for doc in pings] == ["admin"] * 3
     last = server.received[-1]
-    assert last.op_code == OP_MSG and last.connection_id == 1
+    assert last.op_code == OP_MSG and last.connection_id == 2  # 1 is the monitor's
     assert last.peer[0] == "127.0.0.1" and last.compressor_id is None
     assert server.commands(HELLO_NAMES) == server.commands("isMaster")
     with pytest.raises(TimeoutError, match="'isMaster', 'ping'"):
@@ -260,7 +271,7 @@ def test_stop_closes_connections_and_start_reuses_the_port() -> None:
         port, process_id = server.port, server.hello["topologyVersion"]["processId"]
         with MongoClient(server.uri) as client:
             client.admin.command("ping")
-            assert server.connections_open == 1
+            assert server.connections_open == 2  # the monitor's and the pooled one
             server.stop()
             assert not server.running and server.connections_open == 0
             with pytest.raises(ConnectionRefusedError):
@@ -272,7 +283,7 @@ def test_stop_closes_connections_and_start_reuses_the_port() -> None:
             assert client.admin.command("ping")["ok"] == 1
             # A restarted server is a new process: a new topologyVersion.processId.
             assert client.admin.command("hello")["topologyVersion"]["processId"] != process_id
-        assert server.connections_opened == 2
+        assert server.connections_opened == 4  # both, before and after the restart
     finally:
         server.stop()
     assert server.errors == []

@@ -92,6 +92,7 @@ RENAMES: dict[str, str] = {
     "AsyncIterator": "Iterator",
     "AsyncMongoClient": "MongoClient",
     "AsyncPool": "Pool",
+    "AsyncServer": "Server",
     "AsyncServerMonitor": "ServerMonitor",
     "AsyncTopology": "Topology",
     "StopAsyncIteration": "StopIteration",

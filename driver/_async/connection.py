@@ -127,11 +127,14 @@ class AsyncConnection:
         connection_id: int = 0,
         generation: int = 0,
         on_created: Callable[[AsyncConnection], None] | None = None,
+        check_wire_version: bool = True,
     ) -> AsyncConnection:
         """Connect, shake hands and authenticate; on any failure nothing stays open.
 
         ``on_created`` is told about the connection once its socket is open, before the
         handshake: a pool uses it to interrupt a handshake that is no longer wanted.
+        ``check_wire_version=False`` accepts any wire version: a monitor reports an
+        incompatible server rather than failing to reach it.
         """
         host, port = address
         server_hostname = host if settings.ssl_context is not None else None
@@ -151,7 +154,7 @@ class AsyncConnection:
         try:
             if on_created is not None:
                 on_created(conn)
-            await conn._handshake()
+            await conn._handshake(check_wire_version)
         except BaseException:
             await conn.close()
             raise
@@ -165,7 +168,7 @@ class AsyncConnection:
     def max_wire_version(self) -> int:
         return self.hello.max_wire_version if self.hello is not None else 0
 
-    async def _handshake(self) -> None:
+    async def _handshake(self, check_wire: bool = True) -> None:
         settings = self.settings
         auth = hello_auth_fields(settings.credential) if settings.credential else None
         legacy = not (settings.load_balanced or settings.server_api)
@@ -191,7 +194,8 @@ class AsyncConnection:
             reply = await self._send_command("admin", command, DEFAULT_CODEC_OPTIONS, timeout)
         check_command_reply(reply)
         hello = HelloReply.from_document(reply)
-        check_wire_version(hello, format_address(self.address))
+        if check_wire:
+            check_wire_version(hello, format_address(self.address))
         self.hello = hello
         self.compressor = negotiate_compressor(settings.compressors, hello.compression)
         if auth is not None:

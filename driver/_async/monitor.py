@@ -21,8 +21,8 @@ This release polls; the streaming protocol (awaitable ``hello`` with
 
 Example (needs a server)::
 
-    async def seen(description):
-        print(description.server_type)
+    async def seen(description, error):
+        print(description.server_type, error)
 
     monitor = AsyncServerMonitor(("127.0.0.1", 27017), ConnectionSettings(), seen)
     monitor.start()
@@ -50,7 +50,8 @@ __all__ = ["AsyncServerMonitor"]
 
 _log = logging.getLogger("driver.monitor")
 
-OnDescription = Callable[[ServerDescription], Awaitable[None]]
+# Called with each new description, and the error when the check failed.
+OnDescription = Callable[[ServerDescription, BaseException | None], Awaitable[None]]
 
 
 class AsyncServerMonitor:
@@ -81,6 +82,7 @@ class AsyncServerMonitor:
         self._stopped = Event()
         self._closed = False
         self._started = False
+        self.last_error: BaseException | None = None
         self._pid = os.getpid()
         self.checks = 0  # completed checks, for tests and diagnostics
 
@@ -88,6 +90,10 @@ class AsyncServerMonitor:
         """Begin checking (the first check runs at once). Calling it twice is harmless."""
         if self._started and self._pid == os.getpid():
             return
+        if self._pid != os.getpid():
+            # Forked: the connection is the parent's; never touch it, open a new one.
+            self._conn = None
+            self._wake, self._stopped = Event(), Event()
         self._started, self._pid = True, os.getpid()
         spawn(_run, weakref.ref(self), name=f"monitor {format_address(self.address)}")
 
@@ -109,18 +115,25 @@ class AsyncServerMonitor:
             m.publish(self._listeners, event)
 
     async def check(self) -> ServerDescription:
-        """Run one check now and return what it found (no callback, no retry)."""
+        """Run one check now and return what it found (no callback, no retry).
+
+        After a failure, :attr:`last_error` holds the exception (else None).
+        """
+        self.last_error = None
         self._emit(m.ServerHeartbeatStartedEvent(self.address))
         started = monotonic()
         try:
             if self._conn is None or self._conn.closed:
-                self._conn = await AsyncConnection.open(self.address, self.settings)
+                self._conn = await AsyncConnection.open(
+                    self.address, self.settings, check_wire_version=False
+                )
                 hello = self._conn.hello
                 reply: Any = hello.document if hello is not None else {}
             else:
                 name = "hello" if self._conn.hello and self._conn.hello.hello_ok else "isMaster"
                 reply = await self._conn.command("admin", {name: 1})
         except (PyMongoError, OSError) as exc:
+            self.last_error = exc
             duration = monotonic() - started
             self._emit(m.ServerHeartbeatFailedEvent(duration, exc, self.address))
             if self._conn is not None:
@@ -140,7 +153,7 @@ class AsyncServerMonitor:
         self._known = description.server_type is not ServerType.Unknown
         self.checks += 1
         if not self._closed:
-            await self._on_description(description)
+            await self._on_description(description, self.last_error)
 
 
 async def _run(ref: weakref.ref[AsyncServerMonitor]) -> None:

@@ -2,9 +2,11 @@
 # Edit the source, then run `python -m tools.unasync`.
 """MongoClient: the entry point, with PyMongo's constructor and names.
 
-This release talks to one server: a single seed, or ``directConnection=true``.
-Discovering replica sets and sharded clusters (several seeds) is the next step; such a
-URI is refused with a clear error rather than half-supported.
+One client follows a whole deployment: a standalone server, a replica set (through
+elections, step-downs, members leaving and coming back), a set of mongos routers, or a
+load balancer. A monitor per server keeps the client's view current
+(:mod:`driver._sync.topology`); each operation selects a server by its read
+preference and runs on a pooled connection.
 
 Example (needs a server)::
 
@@ -18,29 +20,33 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from driver._sync.connection import Address, ConnectionSettings, format_address
+from driver._sync.connection import Address, Connection, ConnectionSettings, format_address
 from driver._sync.database import Database
-from driver._sync.pool import Pool, PoolOptions
-from driver._backends.sync import monotonic, sleep
+from driver._sync.pool import PoolOptions
+from driver._sync.topology import Server, Topology
+from driver._backends.sync import monotonic
 from driver.bson.codec_options import CodecOptions
 from driver.client_options import ClientOptions
 from driver.errors import (
     ConfigurationError,
     ConnectionFailure,
     InvalidOperation,
-    NetworkTimeout,
+    OperationFailure,
     PoolClearedError,
-    ServerSelectionTimeoutError,
     WaitQueueTimeoutError,
 )
-from driver.monitoring import ConnectionPoolListener, listeners_of
 from driver.protocol.auth import ScramCache
+from driver.protocol.commands import check_command_reply
+from driver.protocol.descriptions import (
+    ServerType,
+    TopologyDescription,
+    TopologySettings,
+    TopologyType,
+)
+from driver.read_preferences import read_preference_from_options
 from driver.tls import build_ssl_context
 
 __all__ = ["MongoClient"]
-
-# Between two failed attempts to reach the server while selecting it.
-_RETRY_INTERVAL = 0.5
 
 
 class MongoClient:
@@ -48,8 +54,9 @@ class MongoClient:
 
     ``host`` is a connection string, a host name (``port`` beside it) or a list of
     either; keyword arguments are PyMongo's options (``maxPoolSize=10``,
-    ``tz_aware=True``, ``tlsCAFile=...``). A keyword that contradicts the connection
-    string raises ConfigurationError. Nothing connects until the first operation.
+    ``tz_aware=True``, ``tlsCAFile=...``, ``event_listeners=[...]``). A keyword that
+    contradicts the connection string raises ConfigurationError. Nothing connects until
+    the first operation.
     """
 
     HOST = "localhost"
@@ -73,11 +80,6 @@ class MongoClient:
             extra["connect"] = connect
         self._options = ClientOptions.from_args(host, port, extra)
         opts = self._options
-        if len(opts.seeds) != 1:
-            raise ConfigurationError(
-                f"this release connects to one server, but {len(opts.seeds)} hosts were "
-                "given; discovering replica sets and sharded clusters is not built yet"
-            )
         options = opts.options
         settings = ConnectionSettings(
             connect_timeout=opts.connect_timeout,
@@ -99,10 +101,21 @@ class MongoClient:
             max_idle_time=None if not max_idle else max_idle / 1000.0,
             wait_queue_timeout=None if not wait_queue else wait_queue / 1000.0,
         )
-        self._address: Address = opts.seeds[0]
-        listeners = options.get("event_listeners") or ()
-        self._pool = Pool(
-            self._address, settings, pool_options, listeners=listeners_of(ConnectionPoolListener, listeners)
+        topology_settings = TopologySettings(
+            seeds=tuple(opts.seeds),
+            replica_set_name=options.get("replicaSet"),
+            direct_connection=opts.direct_connection,
+            load_balanced=bool(options.get("loadBalanced", False)),
+            heartbeat_frequency=int(options.get("heartbeatFrequencyMS", 10_000)) / 1000.0,
+            local_threshold=int(options.get("localThresholdMS", 15)) / 1000.0,
+        )
+        self._read_preference = read_preference_from_options(options)
+        self._topology = Topology(
+            topology_settings,
+            settings,
+            pool_options,
+            server_selection_timeout=opts.server_selection_timeout,
+            listeners=options.get("event_listeners") or (),
         )
         self._closed = False
 
@@ -118,9 +131,76 @@ class MongoClient:
         return self._options.codec_options
 
     @property
-    def address(self) -> tuple[str, int | None]:
-        """The (host, port) of the server this client talks to."""
-        return self._address
+    def read_preference(self) -> Any:
+        """The read preference from the connection string or keywords (primary by default)."""
+        return self._read_preference
+
+    @property
+    def topology_description(self) -> TopologyDescription:
+        """The deployment as the client last saw it (servers, types, errors)."""
+        return self._topology.description
+
+    @property
+    def address(self) -> Address | None:
+        """The (host, port) writes go to: the server of a direct connection, the load
+        balancer, or the primary or the one mongos known; None until one is known.
+
+        Unlike PyMongo this never blocks to find one (see :attr:`topology_description`).
+        """
+        description = self._topology.description
+        if description.topology_type in (TopologyType.Single, TopologyType.LoadBalanced):
+            return next(iter(description.servers), None)
+        writable = [sd.address for sd in description.servers.values() if sd.is_writable]
+        if description.topology_type is TopologyType.Sharded and len(writable) > 1:
+            raise InvalidOperation(
+                "the client is connected to several mongos routers: there is no single address"
+            )
+        return writable[0] if writable else None
+
+    @property
+    def primary(self) -> Address | None:
+        """The replica set's primary, if one is known."""
+        return self._members_of(ServerType.RSPrimary, None)
+
+    @property
+    def secondaries(self) -> set[Address]:
+        """The replica set's secondaries as last seen."""
+        return self._members(ServerType.RSSecondary)
+
+    @property
+    def arbiters(self) -> set[Address]:
+        """The replica set's arbiters as last seen."""
+        return self._members(ServerType.RSArbiter)
+
+    @property
+    def nodes(self) -> frozenset[Address]:
+        """Every server the client knows to be reachable."""
+        return frozenset(
+            sd.address
+            for sd in self._topology.description.servers.values()
+            if sd.server_type is not ServerType.Unknown
+        )
+
+    @property
+    def is_primary(self) -> bool:
+        """Whether writes have a server to go to (a primary, standalone or mongos)."""
+        return any(sd.is_writable for sd in self._topology.description.servers.values())
+
+    @property
+    def is_mongos(self) -> bool:
+        """Whether the client talks to mongos routers (a sharded cluster)."""
+        return self._topology.description.topology_type is TopologyType.Sharded
+
+    def _members(self, server_type: ServerType) -> set[Address]:
+        return {
+            sd.address
+            for sd in self._topology.description.servers.values()
+            if sd.server_type is server_type
+        }
+
+    def _members_of(self, server_type: ServerType, default: Address | None) -> Address | None:
+        found = self._members(server_type)
+        return next(iter(found)) if found else default
 
     @property
     def admin(self) -> Database:
@@ -156,61 +236,79 @@ class MongoClient:
         dbname: str,
         command: Mapping[str, Any],
         codec_options: CodecOptions[Any],
+        read_preference: Any = None,
     ) -> Any:
-        """Run one command and return its reply unchecked (the caller reads ``ok``)."""
+        """Run one command and return its reply unchecked (the caller reads ``ok``).
+
+        ``read_preference=None`` sends it to the primary (PyMongo's default for
+        ``Database.command``). Errors that say something about the server (network
+        errors, "not writable primary", "node is recovering") update the topology.
+        """
         if self._closed:
             raise InvalidOperation("cannot run a command on a closed client")
-        conn = self._select()
+        server, conn = self._select(read_preference)
         try:
             reply = conn.command(dbname, command, codec_options=codec_options, check=False)
+            if not reply.get("ok"):
+                try:
+                    check_command_reply(reply)
+                except OperationFailure as exc:
+                    self._server_error(server, conn, exc)
         except ConnectionFailure as exc:
-            if not isinstance(exc, NetworkTimeout):
-                # The server went away: its other connections are suspect too. Until
-                # server monitoring arrives, the next selection readies the pool again.
-                self._pool.clear()
+            self._server_error(server, conn, exc)
             raise
         finally:
             # A connection that failed mid-exchange has closed itself and is discarded;
             # one that failed before sending (e.g. an unencodable document) is reused.
-            self._pool.checkin(conn)
+            server.pool.checkin(conn)
         return reply
 
-    def _select(self) -> Any:
-        """A connection to the server, retrying until serverSelectionTimeoutMS."""
-        timeout = self._options.server_selection_timeout
-        deadline = monotonic() + timeout
-        wait_queue = self._pool.options.wait_queue_timeout
-        while True:
-            remaining = max(deadline - monotonic(), 0.001)
-            if self._pool.paused:
-                # Without a monitor (one server, this release), trying a connection is
-                # the health check: the pool opens for it and is cleared again if it fails.
-                self._pool.ready()
-            try:
-                return self._pool.checkout(
-                    remaining if wait_queue is None else min(remaining, wait_queue)
-                )
-            except WaitQueueTimeoutError:
-                raise  # the server answers; the pool is full (waitQueueTimeoutMS)
-            except PoolClearedError:
-                continue  # cleared while this waited: ready it again and retry at once
-            except ConnectionFailure as exc:
-                self._pool.clear()
-                if monotonic() + _RETRY_INTERVAL >= deadline:
-                    raise ServerSelectionTimeoutError(
-                        f"{format_address(self._address)}: {exc}, "
-                        f"Timeout: {timeout}s, Topology: Single server "
-                        f"{format_address(self._address)} (unreachable)"
-                    ) from exc
-                # Not a busy loop: one new attempt per interval, as a monitor would.
-                sleep(_RETRY_INTERVAL)
+    def _server_error(
+        self, server: Server, conn: Connection, error: BaseException
+    ) -> None:
+        self._topology.handle_error(
+            server.address,
+            error,
+            generation=conn.generation,
+            completed_handshake=True,
+            max_wire_version=conn.max_wire_version,
+        )
+
+    def _select(self, read_preference: Any = None) -> tuple[Server, Connection]:
+        """A server for the operation, and a connection to it, within
+        serverSelectionTimeoutMS (and waitQueueTimeoutMS for the connection)."""
+        deadline = monotonic() + self._topology.server_selection_timeout
+        server = self._topology.select_server(read_preference)
+        pool = server.pool
+        generation = pool.generation
+        remaining = max(deadline - monotonic(), 0.001)
+        wait_queue = pool.options.wait_queue_timeout
+        try:
+            conn = pool.checkout(
+                remaining if wait_queue is None else min(remaining, wait_queue)
+            )
+        except (WaitQueueTimeoutError, PoolClearedError):
+            # The pool is full (waitQueueTimeoutMS), or was cleared while this waited
+            # (an AutoReconnect, left to the retry rules).
+            raise
+        except (ConnectionFailure, OperationFailure) as exc:
+            # Opening the connection failed (network, TLS or authentication).
+            self._topology.handle_error(
+                server.address,
+                exc,
+                generation=generation,
+                completed_handshake=False,
+                max_wire_version=None,
+            )
+            raise
+        return server, conn
 
     # -- life cycle
 
     def close(self) -> None:
-        """Close every pooled connection; the client cannot be used afterwards."""
+        """Stop monitoring and close every connection; the client cannot be used again."""
         self._closed = True
-        self._pool.close()
+        self._topology.close()
 
     def __enter__(self) -> MongoClient:
         return self
@@ -224,4 +322,5 @@ class MongoClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"MongoClient(host={format_address(self._address)!r})"
+        hosts = [format_address(seed) for seed in self._options.seeds]
+        return f"MongoClient(host={hosts!r})"

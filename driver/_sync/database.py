@@ -79,8 +79,8 @@ class Database:
         :class:`~driver.errors.OperationFailure` (or a subclass keyed on the code),
         unless ``check`` is false or its ``errmsg`` or ``code`` is in
         ``allowable_errors``. The reply decodes with ``codec_options`` (PyMongo's
-        default options, not the database's, as in PyMongo). ``read_preference`` has
-        no effect while the client talks to one server.
+        default options, not the database's, as in PyMongo). ``read_preference``
+        chooses the server (default: the primary, as in PyMongo).
         """
         if session is not None:
             raise ConfigurationError(
@@ -92,7 +92,9 @@ class Database:
             document = {**command, **kwargs}
         if comment is not None:
             document["comment"] = comment
-        reply = self._client._run_command(self._name, document, codec_options)
+        reply = self._client._run_command(
+            self._name, document, codec_options, read_preference
+        )
         if check and not (
             allowable_errors
             and (reply.get("errmsg") in allowable_errors or reply.get("code") in allowable_errors)

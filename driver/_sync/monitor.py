@@ -23,8 +23,8 @@ This release polls; the streaming protocol (awaitable ``hello`` with
 
 Example (needs a server)::
 
-    def seen(description):
-        print(description.server_type)
+    def seen(description, error):
+        print(description.server_type, error)
 
     monitor = ServerMonitor(("127.0.0.1", 27017), ConnectionSettings(), seen)
     monitor.start()
@@ -52,7 +52,8 @@ __all__ = ["ServerMonitor"]
 
 _log = logging.getLogger("driver.monitor")
 
-OnDescription = Callable[[ServerDescription], None]
+# Called with each new description, and the error when the check failed.
+OnDescription = Callable[[ServerDescription, BaseException | None], None]
 
 
 class ServerMonitor:
@@ -83,6 +84,7 @@ class ServerMonitor:
         self._stopped = Event()
         self._closed = False
         self._started = False
+        self.last_error: BaseException | None = None
         self._pid = os.getpid()
         self.checks = 0  # completed checks, for tests and diagnostics
 
@@ -90,6 +92,10 @@ class ServerMonitor:
         """Begin checking (the first check runs at once). Calling it twice is harmless."""
         if self._started and self._pid == os.getpid():
             return
+        if self._pid != os.getpid():
+            # Forked: the connection is the parent's; never touch it, open a new one.
+            self._conn = None
+            self._wake, self._stopped = Event(), Event()
         self._started, self._pid = True, os.getpid()
         spawn(_run, weakref.ref(self), name=f"monitor {format_address(self.address)}")
 
@@ -111,18 +117,25 @@ class ServerMonitor:
             m.publish(self._listeners, event)
 
     def check(self) -> ServerDescription:
-        """Run one check now and return what it found (no callback, no retry)."""
+        """Run one check now and return what it found (no callback, no retry).
+
+        After a failure, :attr:`last_error` holds the exception (else None).
+        """
+        self.last_error = None
         self._emit(m.ServerHeartbeatStartedEvent(self.address))
         started = monotonic()
         try:
             if self._conn is None or self._conn.closed:
-                self._conn = Connection.open(self.address, self.settings)
+                self._conn = Connection.open(
+                    self.address, self.settings, check_wire_version=False
+                )
                 hello = self._conn.hello
                 reply: Any = hello.document if hello is not None else {}
             else:
                 name = "hello" if self._conn.hello and self._conn.hello.hello_ok else "isMaster"
                 reply = self._conn.command("admin", {name: 1})
         except (PyMongoError, OSError) as exc:
+            self.last_error = exc
             duration = monotonic() - started
             self._emit(m.ServerHeartbeatFailedEvent(duration, exc, self.address))
             if self._conn is not None:
@@ -142,7 +155,7 @@ class ServerMonitor:
         self._known = description.server_type is not ServerType.Unknown
         self.checks += 1
         if not self._closed:
-            self._on_description(description)
+            self._on_description(description, self.last_error)
 
 
 def _run(ref: weakref.ref[ServerMonitor]) -> None:

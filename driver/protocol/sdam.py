@@ -51,6 +51,7 @@ from driver.errors import (
     NetworkTimeout,
     NotPrimaryError,
     OperationFailure,
+    PoolClearedError,
     PyMongoError,
     WaitQueueTimeoutError,
 )
@@ -450,7 +451,8 @@ class ApplicationError:
         """
         details: Any = None
         code: int | None = None
-        if isinstance(exc, WaitQueueTimeoutError):
+        if isinstance(exc, (WaitQueueTimeoutError, PoolClearedError)):
+            # The pool's own state, not news about the server.
             return None
         if isinstance(exc, NotPrimaryError):
             kind = ErrorKind.COMMAND

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,13 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer
         yield server
 
 
+
+
+def pool_of(client: Any) -> Any:
+    """The (ready) pool of the server a sync client writes to: selects it first."""
+    return client._topology.select_server().pool
+
+
+async def async_pool_of(client: Any) -> Any:
+    """The (ready) pool of the server an async client writes to: selects it first."""
+    return (await client._topology.select_server()).pool

@@ -13,6 +13,7 @@ import pytest
 
 from driver import AsyncMongoClient, MongoClient
 from driver.errors import InvalidDocument, WaitQueueTimeoutError
+from tests.driver.conftest import async_pool_of, pool_of
 
 
 @pytest.fixture
@@ -26,19 +27,19 @@ def test_unencodable_command_keeps_the_connection(client: MongoClient) -> None:
         with pytest.raises(InvalidDocument):
             client.admin.command({"ping": 1, "x": object()})
     assert client.admin.command("ping")["ok"] == 1
-    assert client._pool.max_total_seen == 1
+    assert pool_of(client).max_total_seen == 1
 
 
 def test_wait_queue_timeout_is_its_own_error(mongodb_uri: str) -> None:
     uri_options = {"maxPoolSize": 1, "waitQueueTimeoutMS": 100}
     with MongoClient(mongodb_uri, **uri_options) as c:
-        c._pool.ready()  # the client readies its pool on first use; this test goes first
-        held = c._pool.checkout(5.0)
+        pool = pool_of(c)
+        held = pool.checkout(5.0)
         try:
             with pytest.raises(WaitQueueTimeoutError, match="maxPoolSize=1"):
                 c.admin.command("ping")
         finally:
-            c._pool.checkin(held)
+            pool.checkin(held)
         assert c.admin.command("ping")["ok"] == 1
 
 
@@ -58,7 +59,8 @@ def test_cancelled_command_does_not_poison_the_pool(mongodb_uri: str) -> None:
             # The half-read connection was discarded: the next reply is the right one.
             reply = await asyncio.wait_for(c.admin.command("ping"), timeout=10)
             assert reply["ok"] == 1 and "version" not in reply
-            assert c._pool._total <= 1 and c._pool._pending == 0
+            pool = await async_pool_of(c)
+            assert pool._total <= 1 and pool._pending == 0
 
     asyncio.run(main())
 
@@ -69,7 +71,7 @@ def test_fork_while_another_thread_holds_the_pool_lock(client: MongoClient) -> N
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with client._pool._lock:
+        with pool_of(client)._lock:
             holding.set()
             release.wait(30)
 

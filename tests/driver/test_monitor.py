@@ -25,7 +25,8 @@ class Seen:
         self.descriptions: list[ServerDescription] = []
         self.cond = threading.Condition()
 
-    def report(self, description: ServerDescription) -> None:
+    def report(self, description: ServerDescription, error: BaseException | None) -> None:
+        assert (error is None) == (description.server_type is not ServerType.Unknown)
         with self.cond:
             self.descriptions.append(description)
             self.cond.notify_all()
@@ -146,7 +147,7 @@ def test_async_monitor_follows_the_server(server: MockServer) -> None:
         seen: list[ServerDescription] = []
         changed = asyncio.Event()
 
-        async def report(description: ServerDescription) -> None:
+        async def report(description: ServerDescription, error: BaseException | None) -> None:
             seen.append(description)
             changed.set()
 

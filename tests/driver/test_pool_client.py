@@ -13,7 +13,8 @@ import pytest
 
 from driver import AsyncMongoClient, MongoClient
 from driver import monitoring as m
-from driver.errors import AutoReconnect, ConfigurationError
+from driver.errors import AutoReconnect, ConfigurationError, PoolClearedError
+from tests.driver.conftest import async_pool_of, pool_of
 from tests.mockserver import MockServer
 
 
@@ -77,6 +78,7 @@ def test_sync_client_reports_pool_events_in_order(mongodb_uri: str) -> None:
     events = Events()
     with MongoClient(mongodb_uri, event_listeners=[events]) as client:
         client.admin.command("ping")
+        address = client.address
         assert events.names() == ONE_COMMAND
         client.admin.command("ping")  # the same connection again: no new one
         assert events.names()[len(ONE_COMMAND):] == [
@@ -90,7 +92,7 @@ def test_sync_client_reports_pool_events_in_order(mongodb_uri: str) -> None:
     checked_out = events.of(m.ConnectionCheckedOutEvent)
     assert {e.connection_id for e in checked_out} == {1}
     assert all(e.duration >= 0 for e in checked_out)
-    assert events.of(m.PoolCreatedEvent)[0].address == client.address
+    assert events.of(m.PoolCreatedEvent)[0].address == address
 
 
 def test_async_client_reports_pool_events_in_order(mongodb_uri: str) -> None:
@@ -109,8 +111,8 @@ def test_options_show_in_the_pool_created_event(mongodb_uri: str) -> None:
     events = Events()
     with MongoClient(
         mongodb_uri, maxPoolSize=7, maxIdleTimeMS=60_000, event_listeners=[events]
-    ):
-        pass
+    ) as client:
+        client.admin.command("ping")  # pools are made as servers are found
     assert events.of(m.PoolCreatedEvent)[0].options == {"maxPoolSize": 7, "maxIdleTimeMS": 60000}
 
 
@@ -140,7 +142,7 @@ def test_min_pool_size_is_filled_in_the_background(mongodb_uri: str) -> None:
     with MongoClient(mongodb_uri, minPoolSize=3, event_listeners=[events]) as client:
         client.admin.command("ping")
         events.wait_for(m.ConnectionReadyEvent, 3)
-        assert client._pool._total == 3
+        assert pool_of(client)._total == 3
         # The fill never goes past minPoolSize by itself.
         assert len(events.of(m.ConnectionCreatedEvent)) == 3
 
@@ -152,7 +154,7 @@ def test_async_min_pool_size_is_filled_in_the_background(mongodb_uri: str) -> No
         async with AsyncMongoClient(mongodb_uri, minPoolSize=2, event_listeners=[events]) as c:
             await c.admin.command("ping")
             await events.async_wait_for(m.ConnectionReadyEvent, 2)
-            assert c._pool._total == 2
+            assert (await async_pool_of(c))._total == 2
 
     asyncio.run(main())
 
@@ -161,7 +163,7 @@ def test_idle_connections_past_max_idle_time_are_closed_not_reused(mongodb_uri: 
     events = Events()
     with MongoClient(mongodb_uri, maxIdleTimeMS=60_000, event_listeners=[events]) as client:
         client.admin.command("ping")
-        (idle,) = client._pool._idle
+        (idle,) = pool_of(client)._idle
         idle.last_used -= 61  # as if it had sat unused for a minute
         client.admin.command("ping")
         closed = events.of(m.ConnectionClosedEvent)
@@ -173,14 +175,19 @@ def test_clear_closes_idle_connections_and_in_use_ones_at_check_in(mongodb_uri: 
     events = Events()
     with MongoClient(mongodb_uri, event_listeners=[events]) as client:
         client.admin.command("ping")
-        pool = client._pool
+        pool = pool_of(client)
         held = pool.checkout(5.0)
         pool.clear()
         assert pool.paused
         assert [e.reason for e in events.of(m.ConnectionClosedEvent)] == []  # held is in use
         pool.checkin(held)
         assert [e.reason for e in events.of(m.ConnectionClosedEvent)] == ["stale"]
-        # The next operation readies the pool and opens a new connection.
+        # A paused pool refuses work until the server's monitor finds it healthy again.
+        with pytest.raises(PoolClearedError):
+            client.admin.command("ping")
+        monitor = client._topology.server(client.address).monitor
+        monitor.request_check()
+        events.wait_for(m.PoolReadyEvent, 2)
         assert client.admin.command("ping")["ok"] == 1
         assert events.of(m.ConnectionCheckedOutEvent)[-1].connection_id == 2
 
@@ -203,7 +210,7 @@ def test_interrupt_in_use_connections_fails_a_hung_operation_at_once() -> None:
         thread.start()
         server.wait_for("slowCommand", count=1)
         started = time.monotonic()
-        client._pool.clear(interrupt_in_use_connections=True)
+        pool_of(client).clear(interrupt_in_use_connections=True)
         thread.join(10)
         assert not thread.is_alive()
         assert time.monotonic() - started < 5
@@ -211,20 +218,27 @@ def test_interrupt_in_use_connections_fails_a_hung_operation_at_once() -> None:
         cleared = events.of(m.PoolClearedEvent)[0]
         assert cleared.interrupt_connections is True
         assert [e.reason for e in events.of(m.ConnectionClosedEvent)] == ["stale"]
+        # The pool stays paused until the server's monitor finds it healthy again.
+        client._topology.server(client.address).monitor.request_check()
+        events.wait_for(m.PoolReadyEvent, 2)
         assert client.admin.command("ping")["ok"] == 1
 
 
 def test_async_interrupt_in_use_connections_fails_a_hung_operation_at_once() -> None:
     async def main() -> None:
+        events = Events()
         with MockServer() as server:
-            async with AsyncMongoClient(server.uri) as client:
+            async with AsyncMongoClient(server.uri, event_listeners=[events]) as client:
                 await client.admin.command("ping")
                 server.hang("slowCommand")
                 task = asyncio.create_task(client.admin.command("slowCommand"))
                 await asyncio.to_thread(server.wait_for, "slowCommand", 1)
-                await client._pool.clear(interrupt_in_use_connections=True)
+                await (await async_pool_of(client)).clear(interrupt_in_use_connections=True)
                 with pytest.raises(AutoReconnect):
                     await asyncio.wait_for(task, 5)
+                # Paused until the monitor finds the server healthy again.
+                client._topology.server(client.address).monitor.request_check()
+                await events.async_wait_for(m.PoolReadyEvent, 2)
                 assert (await client.admin.command("ping"))["ok"] == 1
 
     asyncio.run(main())
@@ -233,9 +247,8 @@ def test_async_interrupt_in_use_connections_fails_a_hung_operation_at_once() -> 
 def test_interrupt_reaches_a_connection_still_in_its_handshake() -> None:
     events = Events()
     with MockServer() as server, MongoClient(server.uri, event_listeners=[events]) as client:
-        pool = client._pool
-        pool.ready()
-        server.hang("isMaster")  # the first handshake never gets its answer
+        pool = pool_of(client)  # the monitor's handshake is done: it is ready
+        server.hang("isMaster")  # the pooled connection's handshake never gets its answer
         failure: list[BaseException] = []
 
         def check_out() -> None:
