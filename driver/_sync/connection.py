@@ -43,6 +43,7 @@ from driver.protocol.handshake import (
     handshake_command,
 )
 from driver.protocol.wire import (
+    EXHAUST_ALLOWED,
     HEADER_SIZE,
     compress_message,
     decode_command_reply,
@@ -59,6 +60,9 @@ Address = tuple[str, int | None]
 # Request ids only need to be unique per connection; one process-wide counter is
 # simplest and never repeats within a connection's life.
 _request_ids = itertools.count(1)
+
+
+_DEFAULT: Any = object()  # "not given" for arguments whose None means "no limit"
 
 
 def _next_request_id() -> int:
@@ -119,6 +123,8 @@ class Connection:
         self.opened_at = monotonic()
         self.last_used = self.opened_at
         self._closed = False
+        self._stream_request_id: int | None = None  # set while an exhaust stream is open
+        self._stream_origin: int | None = None  # the request that opened it
 
     @classmethod
     def open(
@@ -215,18 +221,40 @@ class Connection:
         *,
         codec_options: CodecOptions[Any] = DEFAULT_CODEC_OPTIONS,
         check: bool = True,
+        timeout: float | None = _DEFAULT,
+        exhaust_allowed: bool = False,
     ) -> Any:
         """Run ``command`` on ``dbname`` and return the decoded reply.
 
         ``check`` raises the typed error for an ``ok: 0`` reply (OperationFailure and
-        its subclasses, keyed on the server's code).
+        its subclasses, keyed on the server's code). ``timeout`` overrides
+        ``socketTimeoutMS`` for this exchange. With ``exhaust_allowed`` the server may
+        answer with a stream of replies (``moreToCome``): read the next ones with
+        :meth:`next_reply` while :attr:`more_to_come` is true.
         """
+        if timeout is _DEFAULT:
+            timeout = self.settings.socket_timeout
         reply = self._send_command(
-            dbname, command, codec_options, self.settings.socket_timeout
+            dbname, command, codec_options, timeout, EXHAUST_ALLOWED if exhaust_allowed else 0
         )
         if check:
             check_command_reply(reply, self.max_wire_version)
         return reply
+
+    @property
+    def more_to_come(self) -> bool:
+        """Whether the server will send another reply without being asked (exhaust)."""
+        return self._stream_request_id is not None
+
+    def next_reply(
+        self, *, codec_options: CodecOptions[Any] = DEFAULT_CODEC_OPTIONS, timeout: float | None
+    ) -> Any:
+        """The next reply of an exhaust stream (see :meth:`command`), unchecked."""
+        if self._stream_request_id is None:
+            raise ProtocolError("no exhaust stream is open on this connection")
+        return self._exchange(
+            None, self._stream_request_id, codec_options, timeout, self._stream_origin
+        )
 
     def _send_command(
         self,
@@ -234,6 +262,7 @@ class Connection:
         command: Mapping[str, Any],
         codec_options: CodecOptions[Any],
         timeout: float | None,
+        flags: int = 0,
     ) -> Any:
         body = dict(command)
         body["$db"] = dbname
@@ -242,6 +271,7 @@ class Connection:
         message = encode_op_msg(
             request_id,
             body,
+            flags=flags,
             codec_options=codec_options,
             max_bson_size=hello.max_bson_object_size if hello else None,
             max_message_size=hello.max_message_size_bytes if hello else None,
@@ -259,20 +289,45 @@ class Connection:
         codec_options: CodecOptions[Any],
         timeout: float | None,
     ) -> Any:
+        if self._stream_request_id is not None:
+            raise ProtocolError("an exhaust stream is still open on this connection")
+        return self._exchange(message, request_id, codec_options, timeout)
+
+    def _exchange(
+        self,
+        message: bytes | None,
+        request_id: int,
+        codec_options: CodecOptions[Any],
+        timeout: float | None,
+        origin: int | None = None,
+    ) -> Any:
+        """Send ``message`` (None: nothing, in an exhaust stream) and read the reply to
+        ``request_id``; any failure closes the connection.
+
+        In an exhaust stream each reply answers the previous reply (the spec), or, as
+        some servers do, the request that opened the stream (``origin``): both are taken.
+        """
         if self.closed:
             raise AutoReconnect(f"connection to {format_address(self.address)} is closed")
         max_size = self.hello.max_message_size_bytes if self.hello else 48_000_000
         try:
-            self._stream.send_all(message, timeout)
+            if message is not None:
+                self._stream.send_all(message, timeout)
             header = self._stream.receive_exactly(HEADER_SIZE, timeout)
             length = read_header(header, max_message_size=max_size)[0]
             payload = self._stream.receive_exactly(length - HEADER_SIZE, timeout)
             reply = parse_message(header, payload, max_message_size=max_size)
-            if reply.response_to != request_id:
+            if reply.response_to != request_id and reply.response_to != origin:
                 raise ProtocolError(
                     f"{format_address(self.address)} answered request {reply.response_to}, "
                     f"expected {request_id}"
                 )
+            if reply.more_to_come:
+                self._stream_request_id = reply.request_id
+                if message is not None:
+                    self._stream_origin = request_id
+            else:
+                self._stream_request_id = self._stream_origin = None
             self.last_used = monotonic()
             return decode_command_reply(reply, codec_options)
         except ProtocolError as exc:
