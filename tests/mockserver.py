@@ -43,6 +43,7 @@ import contextlib
 import copy
 import itertools
 import os
+import select
 import selectors
 import socket
 import threading
@@ -615,7 +616,7 @@ class MockServer:
         awaitable = is_hello and known is not None and isinstance(max_await, int)
         wait = max_await / 1000.0 if awaitable and isinstance(max_await, int) else 0.0
         failing = fault is not None and fault.kind == "error"  # errors answer at once
-        if awaitable and not failing and not self._await_change(run, known, wait):
+        if awaitable and not failing and not self._await_change(run, known, wait, sock):
             return False
         reply = self._reply(name, document, info, fault)
         # Exhaust: the client allowed several replies; each one waits for a change.
@@ -624,7 +625,7 @@ class MockServer:
         sent = self._send(sock, message, reply, message.request_id, flags, fault)
         while sent is not None and flags:
             known = _tv_key(reply.get("topologyVersion"))
-            if not self._await_change(run, known, wait):
+            if not self._await_change(run, known, wait, sock):
                 return False
             fault = self._take_fault(name, False)
             if not self._before_reply(run, sock, fault):
@@ -646,13 +647,29 @@ class MockServer:
             sock.sendall(fault.data)
         return fault.kind not in ("close", "garbage")
 
-    def _await_change(self, run: _Run, known: tuple[Any, int] | None, timeout: float) -> bool:
-        """Wait until the topologyVersion is no longer ``known``; False if stopping."""
+    def _await_change(
+        self,
+        run: _Run,
+        known: tuple[Any, int] | None,
+        timeout: float,
+        sock: socket.socket | None = None,
+    ) -> bool:
+        """Wait until the topologyVersion is no longer ``known``; False if stopping, or
+        if the client closed ``sock`` meanwhile (checked while an exhaust stream waits:
+        the client sends nothing then, so anything readable is its close)."""
+        deadline = time.monotonic() + max(timeout, 0.0)
         with self._cond:
-            self._cond.wait_for(
-                lambda: run.stopping or self._topology_version() != known, max(timeout, 0.0)
-            )
-            return not run.stopping
+            while True:
+                remaining = deadline - time.monotonic()
+                slice_ = remaining if sock is None else min(remaining, 0.05)
+                if self._cond.wait_for(
+                    lambda: run.stopping or self._topology_version() != known, max(slice_, 0.0)
+                ):
+                    return not run.stopping
+                if remaining <= 0:
+                    return True
+                if sock is not None and _peer_closed(sock):
+                    return False
 
     def _reply(
         self, name: str, document: dict[str, Any], info: ConnectionInfo, fault: Fault | None
@@ -715,6 +732,15 @@ class MockServer:
             return None
         sock.sendall(data)
         return request_id
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the client closed (or broke) the connection; never blocks."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def _tv_key(value: Any) -> tuple[Any, int] | None:

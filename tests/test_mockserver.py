@@ -49,6 +49,11 @@ from tests.mockserver_hello import documentdb, mongos, replica_set_member
 
 pytestmark = pytest.mark.timeout(60)
 
+# These tests read what the mock received: a polling monitor keeps that record simple
+# (one monitoring connection, no stream, no RTT connection). Streaming is tested in
+# tests/driver/test_monitor.py.
+POLL = "&serverMonitoringMode=poll"
+
 
 @pytest.fixture
 def server() -> Iterator[MockServer]:
@@ -92,7 +97,7 @@ def raw(server: MockServer) -> Iterator[RawClient]:
 
 
 def hello_of(server: MockServer, **fields: Any) -> dict[str, Any]:
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         reply: dict[str, Any] = client.admin.command("hello", **fields)
         return reply
 
@@ -123,7 +128,7 @@ def test_canned_and_callable_replies(server: MockServer) -> None:
         raise ZeroDivisionError("boom")
 
     server.replies["explode"] = explode
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         assert client.admin.command("buildInfo") == {
             "version": "6.0.4",
             "versionArray": [6, 0, 4, 0],
@@ -144,7 +149,7 @@ def test_canned_and_callable_replies(server: MockServer) -> None:
 def test_error_fault_raises_operation_failure_with_code_and_labels(server: MockServer) -> None:
     server.replies["find"] = {"cursor": {"id": 0, "ns": "test.c", "firstBatch": []}}
     fault = server.fail("find", 112, "write conflict", error_labels=["TransientTransactionError"])
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         with pytest.raises(OperationFailure) as info:
             client.test.command("find", "c")
         assert info.value.code == 112 and "write conflict" in str(info.value)
@@ -165,7 +170,7 @@ def test_error_fault_raises_operation_failure_with_code_and_labels(server: MockS
 
 def test_close_without_answer_raises_auto_reconnect(server: MockServer) -> None:
     server.close_connection("ping")
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         with pytest.raises(AutoReconnect):
             client.admin.command("ping")
         # Only the monitor's connection stays open.
@@ -177,7 +182,7 @@ def test_close_without_answer_raises_auto_reconnect(server: MockServer) -> None:
 def test_close_mid_reply_raises_auto_reconnect(server: MockServer) -> None:
     server.close_mid_reply("ping", nbytes=10)  # inside the 16-byte header
     server.close_mid_reply("ping")  # half of the message
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         for _ in range(2):
             with pytest.raises(AutoReconnect):
                 client.admin.command("ping")
@@ -186,7 +191,7 @@ def test_close_mid_reply_raises_auto_reconnect(server: MockServer) -> None:
 
 def test_hang_and_socket_timeout_raise_network_timeout_quickly(server: MockServer) -> None:
     server.hang("find")  # never answers; released by stop()
-    with MongoClient(server.uri + "&socketTimeoutMS=200") as client:
+    with MongoClient(server.uri + POLL + "&socketTimeoutMS=200") as client:
         client.admin.command("ping")
         start = time.monotonic()
         with pytest.raises(NetworkTimeout):
@@ -199,7 +204,7 @@ def test_hang_and_socket_timeout_raise_network_timeout_quickly(server: MockServe
 
 def test_hang_for_a_while_then_answer(server: MockServer) -> None:
     server.hang("ping", seconds=0.3)
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         start = time.monotonic()
         assert client.admin.command("ping")["ok"] == 1
         assert time.monotonic() - start >= 0.25
@@ -207,14 +212,14 @@ def test_hang_for_a_while_then_answer(server: MockServer) -> None:
 
 def test_garbage_reply_raises_protocol_error(server: MockServer) -> None:
     server.send_garbage("ping")
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         with pytest.raises(ProtocolError, match="HTTP"):
             client.admin.command("ping")
         assert client.admin.command("ping")["ok"] == 1
 
 
 def test_faults_on_the_handshake(server: MockServer) -> None:
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         client.admin.command("ping")  # the monitor's and one pooled connection are open
         held = pool_of(client).checkout(5.0)  # so the next command needs a new connection
         server.fail(HANDSHAKE, 2, "bad handshake")
@@ -242,14 +247,14 @@ def test_faults_on_the_handshake(server: MockServer) -> None:
     ],
 )
 def test_wire_versions_out_of_range(hello: dict[str, int], expected: str) -> None:
-    with MockServer(hello) as server, MongoClient(server.uri) as client:
+    with MockServer(hello) as server, MongoClient(server.uri + POLL) as client:
         with pytest.raises(ConfigurationError, match=expected):
             client.admin.command("ping")
         assert server.command_names() == ["isMaster"]
 
 
 def test_recording_and_waiting(server: MockServer) -> None:
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         worker = threading.Thread(target=lambda: [client.admin.command("ping") for _ in range(3)])
         worker.start()
         pings = server.wait_for("ping", count=3)
@@ -269,7 +274,7 @@ def test_stop_closes_connections_and_start_reuses_the_port() -> None:
     server = MockServer().start()
     try:
         port, process_id = server.port, server.hello["topologyVersion"]["processId"]
-        with MongoClient(server.uri) as client:
+        with MongoClient(server.uri + POLL) as client:
             client.admin.command("ping")
             assert server.connections_open == 2  # the monitor's and the pooled one
             server.stop()
@@ -294,14 +299,14 @@ def test_sync_and_async_clients_at_once(server: MockServer) -> None:
 
     def sync_work() -> None:
         try:
-            with MongoClient(server.uri) as client:
+            with MongoClient(server.uri + POLL) as client:
                 for _ in range(20):
                     client.admin.command("ping")
         except BaseException as exc:  # re-raised by the test
             errors.append(exc)
 
     async def async_work() -> None:
-        async with AsyncMongoClient(server.uri) as client:
+        async with AsyncMongoClient(server.uri + POLL) as client:
             await asyncio.gather(*(client.admin.command("ping") for _ in range(20)))
             server.fail("find", 13, "unauthorized")
             with pytest.raises(OperationFailure):
@@ -317,7 +322,7 @@ def test_sync_and_async_clients_at_once(server: MockServer) -> None:
 
 def test_compressed_requests_get_compressed_replies(server: MockServer) -> None:
     server.set_hello(compression=["zstd", "zlib"])
-    with MongoClient(server.uri + "&compressors=zlib") as client:
+    with MongoClient(server.uri + POLL + "&compressors=zlib") as client:
         assert client.admin.command("ping")["ok"] == 1
     assert server.received[-1].compressor_id == 2  # zlib, negotiated from the handshake
 
@@ -377,7 +382,7 @@ def test_mongos_load_balancer_and_documentdb(server: MockServer) -> None:
         assert "serviceId" not in client.admin.command("hello")
     server.service_id = None
     server.reset_hello(documentdb("4.0", me=server.hostport))
-    with MongoClient(server.uri) as client:
+    with MongoClient(server.uri + POLL) as client:
         reply = client.admin.command("isMaster")
         assert reply["ismaster"] is True and reply["maxWireVersion"] == 7
         assert "topologyVersion" not in reply and "connectionId" not in reply

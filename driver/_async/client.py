@@ -114,6 +114,7 @@ class AsyncMongoClient:
             pool_options,
             server_selection_timeout=opts.server_selection_timeout,
             listeners=options.get("event_listeners") or (),
+            monitoring_mode=str(options.get("serverMonitoringMode", "auto")),
         )
         self._closed = False
 

@@ -109,11 +109,13 @@ class AsyncTopology:
         *,
         server_selection_timeout: float = 30.0,
         listeners: Iterable[object] = (),
+        monitoring_mode: str = "auto",
     ) -> None:
         self.settings = settings
         self.connection_settings = connection_settings
         self.pool_options = pool_options
         self.server_selection_timeout = server_selection_timeout
+        self.monitoring_mode = monitoring_mode
         self.topology_id = ObjectId()
         self._listeners = tuple(listeners)
         self._sdam_listeners = m.listeners_of((m.TopologyListener, m.ServerListener), listeners)
@@ -213,6 +215,7 @@ class AsyncTopology:
                 self._on_check,
                 heartbeat_frequency=self.settings.heartbeat_frequency,
                 listeners=self._listeners,
+                mode=self.monitoring_mode,
             )
             monitor.start()
         return AsyncServer(address, pool, monitor)
@@ -281,8 +284,11 @@ class AsyncTopology:
                     service_id=outcome.service_id,
                 )
             await self._install(outcome.topology)
-            if outcome.request_check and server.monitor is not None:
-                server.monitor.request_check()
+            if server.monitor is not None:
+                if outcome.cancel_check:
+                    server.monitor.cancel_check()
+                if outcome.request_check:
+                    server.monitor.request_check()
 
     # -- selection
 

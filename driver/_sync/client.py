@@ -116,6 +116,7 @@ class MongoClient:
             pool_options,
             server_selection_timeout=opts.server_selection_timeout,
             listeners=options.get("event_listeners") or (),
+            monitoring_mode=str(options.get("serverMonitoringMode", "auto")),
         )
         self._closed = False
 

@@ -111,11 +111,13 @@ class Topology:
         *,
         server_selection_timeout: float = 30.0,
         listeners: Iterable[object] = (),
+        monitoring_mode: str = "auto",
     ) -> None:
         self.settings = settings
         self.connection_settings = connection_settings
         self.pool_options = pool_options
         self.server_selection_timeout = server_selection_timeout
+        self.monitoring_mode = monitoring_mode
         self.topology_id = ObjectId()
         self._listeners = tuple(listeners)
         self._sdam_listeners = m.listeners_of((m.TopologyListener, m.ServerListener), listeners)
@@ -215,6 +217,7 @@ class Topology:
                 self._on_check,
                 heartbeat_frequency=self.settings.heartbeat_frequency,
                 listeners=self._listeners,
+                mode=self.monitoring_mode,
             )
             monitor.start()
         return Server(address, pool, monitor)
@@ -283,8 +286,11 @@ class Topology:
                     service_id=outcome.service_id,
                 )
             self._install(outcome.topology)
-            if outcome.request_check and server.monitor is not None:
-                server.monitor.request_check()
+            if server.monitor is not None:
+                if outcome.cancel_check:
+                    server.monitor.cancel_check()
+                if outcome.request_check:
+                    server.monitor.request_check()
 
     # -- selection
 

@@ -4,6 +4,7 @@ handshake, commands, typed errors, SCRAM-SHA-256 authentication."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import traceback
@@ -102,8 +103,12 @@ def http_peer() -> Iterator[tuple[str, int]]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield listener.getsockname()[:2]
+    address = listener.getsockname()[:2]
+    yield address
     stop.set()
+    # Closing a listener does not wake a thread blocked in accept(): connect once.
+    with contextlib.suppress(OSError):
+        socket.create_connection(address, timeout=1.0).close()
     listener.close()
     thread.join(timeout=5.0)
 

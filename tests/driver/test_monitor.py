@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -79,16 +80,18 @@ def test_reports_the_server_and_follows_its_changes(server: MockServer) -> None:
     finally:
         monitor.close()
     kinds = [type(e).__name__ for e in beats.events]
-    assert kinds[:4] == [
+    assert kinds[:4] == [  # the handshake, then the first streamed reply
         "ServerHeartbeatStartedEvent",
         "ServerHeartbeatSucceededEvent",
         "ServerHeartbeatStartedEvent",
         "ServerHeartbeatSucceededEvent",
     ]
-    # One connection for every check, never authenticated: the first check is its
-    # handshake, the later ones are hello commands on it.
-    assert server.connections_opened == 1
-    assert "hello" in server.command_names() or "isMaster" in server.command_names()
+    # The mock streams: one connection for the checks (its handshake, then one
+    # awaitable hello whose replies the server pushes), and one to measure the RTT.
+    server.wait_until(lambda: server.connections_opened == 2, 10, "the RTT connection")
+    awaited = [c for c in server.commands("hello") if "maxAwaitTimeMS" in c]
+    assert len(awaited) == 1 and awaited[0]["maxAwaitTimeMS"] == 10_000
+    assert any(getattr(e, "awaited", False) for e in beats.events)
 
 
 def test_a_server_that_goes_away_becomes_unknown_and_comes_back(server: MockServer) -> None:
@@ -171,3 +174,44 @@ def test_async_monitor_follows_the_server(server: MockServer) -> None:
             await monitor.close()
 
     asyncio.run(main())
+
+
+def test_poll_mode_never_streams(server: MockServer) -> None:
+    seen, beats = Seen(), Beats()
+    monitor = ServerMonitor(
+        server.address,
+        ConnectionSettings(connect_timeout=2),
+        seen.report,
+        listeners=[beats],
+        mode="poll",
+    )
+    monitor.start()
+    try:
+        seen.wait_for_type(ServerType.Standalone)
+        server.set_hello(replica_set_member("secondary", hosts=[server.hostport], me=server.hostport))
+        monitor.request_check()
+        seen.wait_for_type(ServerType.RSSecondary)
+    finally:
+        monitor.close()
+    assert all("maxAwaitTimeMS" not in c for c in server.commands("hello"))
+    assert not any(getattr(e, "awaited", True) for e in beats.events)
+    assert server.connections_opened == 1  # no RTT connection without a stream
+
+
+def test_a_streaming_monitor_sees_changes_without_being_asked(server: MockServer) -> None:
+    seen = Seen()
+    monitor = ServerMonitor(server.address, ConnectionSettings(connect_timeout=2), seen.report)
+    monitor.start()
+    try:
+        seen.wait_for_type(ServerType.Standalone)
+        server.wait_until(
+            lambda: any("maxAwaitTimeMS" in c for c in server.commands("hello")),
+            10,
+            "the awaitable hello",
+        )
+        started = time.monotonic()
+        server.set_hello(replica_set_member("secondary", hosts=[server.hostport], me=server.hostport))
+        seen.wait_for_type(ServerType.RSSecondary)  # no request_check: the server pushed it
+        assert time.monotonic() - started < 5  # well before the 10 s heartbeat
+    finally:
+        monitor.close()

@@ -173,7 +173,11 @@ def test_idle_connections_past_max_idle_time_are_closed_not_reused(mongodb_uri: 
 
 def test_clear_closes_idle_connections_and_in_use_ones_at_check_in(mongodb_uri: str) -> None:
     events = Events()
-    with MongoClient(mongodb_uri, event_listeners=[events]) as client:
+    # Polling, so that request_check() below checks at once (a streaming monitor
+    # waits for the server's news instead).
+    with MongoClient(
+        mongodb_uri, event_listeners=[events], serverMonitoringMode="poll"
+    ) as client:
         client.admin.command("ping")
         pool = pool_of(client)
         held = pool.checkout(5.0)
@@ -195,7 +199,10 @@ def test_clear_closes_idle_connections_and_in_use_ones_at_check_in(mongodb_uri: 
 def test_interrupt_in_use_connections_fails_a_hung_operation_at_once() -> None:
     """No socket timeout is set: only the interrupt can end the hung command."""
     events = Events()
-    with MockServer() as server, MongoClient(server.uri, event_listeners=[events]) as client:
+    with (
+        MockServer() as server,
+        MongoClient(server.uri, event_listeners=[events], serverMonitoringMode="poll") as client,
+    ):
         client.admin.command("ping")
         server.hang("slowCommand")
         failure: list[BaseException] = []
@@ -228,7 +235,9 @@ def test_async_interrupt_in_use_connections_fails_a_hung_operation_at_once() -> 
     async def main() -> None:
         events = Events()
         with MockServer() as server:
-            async with AsyncMongoClient(server.uri, event_listeners=[events]) as client:
+            async with AsyncMongoClient(
+                server.uri, event_listeners=[events], serverMonitoringMode="poll"
+            ) as client:
                 await client.admin.command("ping")
                 server.hang("slowCommand")
                 task = asyncio.create_task(client.admin.command("slowCommand"))
