@@ -55,6 +55,7 @@ class ClientOptions:
     credential: MongoCredential | None
     codec_options: CodecOptions[Any]
     database: str | None
+    srv_host: str | None = None  # the name of a mongodb+srv:// URI, for SRV polling
 
     @classmethod
     def from_args(
@@ -78,8 +79,15 @@ class ClientOptions:
                     raise ConfigurationError("give at most one connection string as host")
                 parsed = parse_uri(entity, default_port=port, warn=True)
                 if parsed.is_srv:
-                    # DNS is blocking; a client resolves once, when it is made.
-                    resolution = resolve_srv_uri(parsed, options=kwargs)
+                    # DNS is blocking; a client resolves once, when it is made. The
+                    # URI's options win over the TXT record; keyword arguments are
+                    # checked against both below (a contradiction is an error), but
+                    # the two that steer the lookup itself apply now.
+                    lookup = URIOptions(parsed.options)
+                    for name in ("srvServiceName", "srvMaxHosts"):
+                        if name in kwargs and name not in lookup:
+                            lookup[name] = kwargs[name]
+                    resolution = resolve_srv_uri(parsed, options=lookup)
                     seeds.extend(resolution.nodelist)
                     options = resolution.options
                 else:
@@ -108,6 +116,7 @@ class ClientOptions:
             credential=credential,
             codec_options=CodecOptions(**codec_args),
             database=database,
+            srv_host=parsed.fqdn if parsed is not None and parsed.is_srv else None,
         )
 
     @property

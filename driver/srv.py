@@ -49,6 +49,7 @@ __all__ = [
     "SrvResolution",
     "SrvResolver",
     "apply_srv_records",
+    "polled_hosts",
     "resolve_srv_uri",
 ]
 
@@ -202,6 +203,42 @@ def apply_srv_records(
         nodes = chosen[:max_hosts]
     check_combinations(merged, seed_count=len(nodes), is_srv=True)
     return SrvResolution(nodes, merged)
+
+
+def polled_hosts(
+    fqdn: str,
+    current: Sequence[tuple[str, int | None]],
+    srv_records: Sequence[tuple[str, int]],
+    *,
+    max_hosts: int = 0,
+    rng: random.Random | None = None,
+) -> list[tuple[str, int]] | None:
+    """The mongos list after a re-read of the SRV records (SRV polling), or None to keep
+    the current one (no valid record: DNS trouble must not empty the topology).
+
+    Records not under the parent domain are dropped. With ``max_hosts``, the current
+    hosts that are still listed stay, and new ones are picked at random to fill up.
+
+    >>> polled_hosts("db.example.com", [("a.example.com", 27017)],
+    ...              [("a.example.com", 27017), ("b.example.com", 27017), ("evil.org", 1)])
+    [('a.example.com', 27017), ('b.example.com', 27017)]
+    >>> polled_hosts("db.example.com", [("a.example.com", 27017)], []) is None
+    True
+    """
+    parent, _ = _parent_domain(fqdn)
+    valid: list[tuple[str, int]] = []
+    for target, port in srv_records:
+        host = _normalize(target)
+        if host.endswith("." + parent) and (host, port) not in valid:
+            valid.append((host, port))
+    if not valid:
+        return None
+    if not 0 < max_hosts < len(valid):
+        return valid
+    kept = [address for address in valid if address in current][:max_hosts]
+    fresh = [address for address in valid if address not in kept]
+    (rng if rng is not None else random.Random()).shuffle(fresh)
+    return kept + fresh[: max_hosts - len(kept)]
 
 
 def resolve_srv_uri(

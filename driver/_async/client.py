@@ -21,8 +21,8 @@ from typing import Any
 from driver._async.connection import Address, AsyncConnection, ConnectionSettings, format_address
 from driver._async.database import AsyncDatabase
 from driver._async.pool import PoolOptions
-from driver._async.topology import AsyncServer, AsyncTopology
-from driver._backends.asyncio import monotonic
+from driver._async.topology import AsyncServer, AsyncTopology, SrvPolling
+from driver._backends.asyncio import monotonic, spawn
 from driver.bson.codec_options import CodecOptions
 from driver.client_options import ClientOptions
 from driver.errors import (
@@ -46,6 +46,24 @@ from driver.tls import build_ssl_context
 
 __all__ = ["AsyncMongoClient"]
 
+# PyMongo's default for ``connect``: the sync client starts discovering the deployment
+# when it is made; the async one at its first operation (it may be made outside a loop).
+_CONNECT_BY_DEFAULT = False  # unasync: sync=_CONNECT_BY_DEFAULT = True
+
+
+def _srv_polling(opts: ClientOptions) -> SrvPolling | None:
+    """SRV polling for a mongodb+srv:// URI that may name mongos (not a replica set,
+    not a load balancer), as the polling spec says."""
+    options = opts.options
+    if opts.srv_host is None or options.get("replicaSet") or options.get("loadBalanced"):
+        return None
+    return SrvPolling(
+        opts.srv_host,
+        service_name=str(options.get("srvServiceName", "mongodb")),
+        max_hosts=int(options.get("srvMaxHosts", 0)),
+        timeout=opts.connect_timeout,
+    )
+
 
 class AsyncMongoClient:
     """A client for one MongoDB deployment (PyMongo's ``AsyncMongoClient`` API).
@@ -53,8 +71,10 @@ class AsyncMongoClient:
     ``host`` is a connection string, a host name (``port`` beside it) or a list of
     either; keyword arguments are PyMongo's options (``maxPoolSize=10``,
     ``tz_aware=True``, ``tlsCAFile=...``, ``event_listeners=[...]``). A keyword that
-    contradicts the connection string raises ConfigurationError. Nothing connects until
-    the first operation.
+    contradicts the connection string raises ConfigurationError. With ``connect=True``
+    (the default of PyMongo's sync ``MongoClient``, not of its async one) the client
+    starts discovering the deployment in the background at once; otherwise at the first
+    operation. Either way the constructor never waits for the network.
     """
 
     HOST = "localhost"
@@ -115,8 +135,17 @@ class AsyncMongoClient:
             server_selection_timeout=opts.server_selection_timeout,
             listeners=options.get("event_listeners") or (),
             monitoring_mode=str(options.get("serverMonitoringMode", "auto")),
+            srv_polling=_srv_polling(opts),
         )
         self._closed = False
+        if options.get("connect", _CONNECT_BY_DEFAULT):
+            try:
+                spawn(self._topology.open, name="connect")
+            except RuntimeError as exc:  # asyncio: there is no running event loop
+                raise ConfigurationError(
+                    "connect=True starts monitoring at once, which needs a running event "
+                    "loop: make the client inside one, or leave connect unset"
+                ) from exc
 
     # -- PyMongo's accessors
 
@@ -247,6 +276,9 @@ class AsyncMongoClient:
             raise InvalidOperation("cannot run a command on a closed client")
         server, conn = await self._select(read_preference)
         try:
+            field = self._topology.read_preference_field(server, read_preference)
+            if field is not None:
+                command = {**command, "$readPreference": field}
             reply = await conn.command(dbname, command, codec_options=codec_options, check=False)
             if not reply.get("ok"):
                 try:
@@ -260,6 +292,7 @@ class AsyncMongoClient:
             # A connection that failed mid-exchange has closed itself and is discarded;
             # one that failed before sending (e.g. an unencodable document) is reused.
             await server.pool.checkin(conn)
+            await self._topology.done(server)
         return reply
 
     async def _server_error(
@@ -286,19 +319,21 @@ class AsyncMongoClient:
             conn = await pool.checkout(
                 remaining if wait_queue is None else min(remaining, wait_queue)
             )
-        except (WaitQueueTimeoutError, PoolClearedError):
-            # The pool is full (waitQueueTimeoutMS), or was cleared while this waited
-            # (an AutoReconnect, left to the retry rules).
-            raise
-        except (ConnectionFailure, OperationFailure) as exc:
-            # Opening the connection failed (network, TLS or authentication).
-            await self._topology.handle_error(
-                server.address,
-                exc,
-                generation=generation,
-                completed_handshake=False,
-                max_wire_version=None,
-            )
+        except BaseException as exc:
+            await self._topology.done(server)
+            if isinstance(exc, (ConnectionFailure, OperationFailure)) and not isinstance(
+                exc, (WaitQueueTimeoutError, PoolClearedError)
+            ):
+                # Opening the connection failed (network, TLS or authentication). A
+                # full pool (waitQueueTimeoutMS) or one cleared meanwhile (an
+                # AutoReconnect, left to the retry rules) says nothing new of the server.
+                await self._topology.handle_error(
+                    server.address,
+                    exc,
+                    generation=generation,
+                    completed_handshake=False,
+                    max_wire_version=None,
+                )
             raise
         return server, conn
 

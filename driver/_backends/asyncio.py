@@ -57,6 +57,7 @@ __all__ = [
     "monotonic",
     "open_stream",
     "open_unix_stream",
+    "resolve_srv",
     "sleep",
     "spawn",
 ]
@@ -659,3 +660,19 @@ if TYPE_CHECKING:  # mypy checks that the stream class fits the protocol callers
 
     def _conforms(stream: _AsyncioStream) -> Stream:
         return stream
+
+
+async def resolve_srv(name: str, timeout: float | None) -> list[tuple[str, int]]:
+    """``(target, port)`` of every SRV record of ``name`` (none if it has none).
+
+    dnspython's asyncio resolver: the loop keeps running while DNS answers. Other
+    DNS failures raise dnspython's own errors.
+    """
+    import dns.asyncresolver
+    import dns.resolver
+
+    try:
+        answer = await dns.asyncresolver.resolve(name, "SRV", lifetime=timeout)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    return [(str(record.target), int(record.port)) for record in answer]

@@ -45,6 +45,7 @@ __all__ = [
     "monotonic",
     "open_stream",
     "open_unix_stream",
+    "resolve_srv",
     "sleep",
     "spawn",
 ]
@@ -427,3 +428,18 @@ if TYPE_CHECKING:  # mypy checks that the stream class fits the protocol callers
 
     def _conforms(stream: _SocketStream) -> Stream:
         return stream
+
+
+def resolve_srv(name: str, timeout: float | None) -> list[tuple[str, int]]:
+    """``(target, port)`` of every SRV record of ``name`` (none if it has none).
+
+    dnspython's blocking resolver (the asyncio backend uses its asyncio one). Other
+    DNS failures raise dnspython's own errors.
+    """
+    import dns.resolver
+
+    try:
+        answer = dns.resolver.resolve(name, "SRV", lifetime=timeout)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    return [(str(record.target), int(record.port)) for record in answer]

@@ -30,7 +30,9 @@ Example (needs a deployment)::
 
 from __future__ import annotations
 
+import logging
 import os
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +41,7 @@ from driver import monitoring as m
 from driver._sync.connection import Address, ConnectionSettings, format_address
 from driver._sync.monitor import ServerMonitor
 from driver._sync.pool import Pool, PoolOptions
-from driver._backends.sync import Condition, Lock, monotonic
+from driver._backends.sync import Condition, Event, Lock, monotonic, resolve_srv, spawn
 from driver.bson import ObjectId
 from driver.errors import InvalidOperation, NetworkTimeout, ServerSelectionTimeoutError
 from driver.protocol.descriptions import (
@@ -66,10 +68,14 @@ from driver.protocol.sdam import (
     opening_events,
     pool_should_be_ready,
     update,
+    with_srv_hosts,
 )
-from driver.protocol.selection import select_server
+from driver.protocol.selection import read_preference_field, select_server
+from driver.srv import DEFAULT_DNS_TIMEOUT, SrvResolver, polled_hosts
 
-__all__ = ["Server", "Topology"]
+__all__ = ["Server", "Topology", "SrvPolling"]
+
+_log = logging.getLogger("driver.topology")
 
 # Servers before MongoDB 4.2 close every connection when they step down.
 _WIRE_VERSION_42 = 8
@@ -82,6 +88,25 @@ class Server:
     address: Address
     pool: Pool
     monitor: ServerMonitor | None  # None behind a load balancer: nothing to check
+    operation_count: int = 0  # operations selected and not yet done (for selection)
+
+
+@dataclass(frozen=True)
+class SrvPolling:
+    """Re-reading a ``mongodb+srv://`` name's SRV records to follow mongos coming and
+    going (the polling-srv-records spec): every ``interval`` seconds while the topology
+    is Sharded or Unknown. ``resolver`` replaces DNS (a stub in tests)."""
+
+    fqdn: str
+    service_name: str = "mongodb"
+    max_hosts: int = 0
+    interval: float = 60.0
+    timeout: float | None = DEFAULT_DNS_TIMEOUT
+    resolver: SrvResolver | None = None
+
+    @property
+    def srv_name(self) -> str:
+        return f"_{self.service_name}._tcp.{self.fqdn}"
 
 
 def public_event(event: SdamEvent, topology_id: Any) -> object:
@@ -112,12 +137,15 @@ class Topology:
         server_selection_timeout: float = 30.0,
         listeners: Iterable[object] = (),
         monitoring_mode: str = "auto",
+        srv_polling: SrvPolling | None = None,
     ) -> None:
         self.settings = settings
         self.connection_settings = connection_settings
         self.pool_options = pool_options
         self.server_selection_timeout = server_selection_timeout
         self.monitoring_mode = monitoring_mode
+        self.srv_polling = srv_polling
+        self._stopped = Event()
         self.topology_id = ObjectId()
         self._listeners = tuple(listeners)
         self._sdam_listeners = m.listeners_of((m.TopologyListener, m.ServerListener), listeners)
@@ -160,9 +188,11 @@ class Topology:
     # -- opening, and keeping the servers in step with the description
 
     def open(self) -> None:
-        """Start monitoring (done by the first selection; calling it again does nothing)."""
+        """Start monitoring (done by the first selection; calling it again, or after
+        close(), does nothing)."""
         with self._lock:
-            self._open_locked()
+            if not self._closed:
+                self._open_locked()
 
     def _open_locked(self) -> None:
         if self._opened:
@@ -180,6 +210,27 @@ class Topology:
             self._servers[address].pool.ready()
         else:
             self._sync_servers()
+        if self.srv_polling is not None and self._description.topology_type in _SRV_POLLED:
+            spawn(_poll_srv, weakref.ref(self), name=f"srv polling {self.srv_polling.fqdn}")
+
+    def _lookup_srv(self) -> list[tuple[str, int]]:
+        polling = self.srv_polling
+        assert polling is not None
+        if polling.resolver is not None:
+            return polling.resolver.resolve_srv(polling.srv_name)
+        return resolve_srv(polling.srv_name, polling.timeout)
+
+    def _apply_srv(self, records: list[tuple[str, int]]) -> None:
+        polling = self.srv_polling
+        assert polling is not None
+        with self._lock:
+            if self._closed:
+                return
+            hosts = polled_hosts(
+                polling.fqdn, list(self._description.servers), records, max_hosts=polling.max_hosts
+            )
+            if hosts is not None:
+                self._install(with_srv_hosts(self._description, hosts))
 
     def _install(self, new: TopologyDescription) -> None:
         """Make ``new`` current (lock held): events, servers added or removed, waiters woken."""
@@ -306,6 +357,8 @@ class Topology:
         Waits for the topology to change until ``timeout`` (default:
         ``serverSelectionTimeoutMS``), then raises ServerSelectionTimeoutError showing
         the topology as last seen. An incompatible server raises ConfigurationError.
+        The caller calls :meth:`done` when the operation ends, whatever its outcome:
+        selection prefers the less busy of two servers in the latency window.
         """
         if timeout is None:
             timeout = self.server_selection_timeout
@@ -318,9 +371,14 @@ class Topology:
                 if self._closed:
                     raise InvalidOperation("cannot use a closed client")
                 description = self._description
-                found = select_server(description, read_preference, deprioritized=avoid)
+                counts = {address: s.operation_count for address, s in self._servers.items()}
+                found = select_server(
+                    description, read_preference, deprioritized=avoid, operation_counts=counts
+                )
                 if found is not None and found.address in self._servers:
-                    return self._servers[found.address]
+                    chosen = self._servers[found.address]
+                    chosen.operation_count += 1  # until done(): see select_server's caller
+                    return chosen
                 for server in self._servers.values():
                     if server.monitor is not None:
                         server.monitor.request_check()
@@ -331,6 +389,21 @@ class Topology:
                     )
                 self._changed.wait(remaining)
 
+    def done(self, server: Server) -> None:
+        """The operation that selected ``server`` ended."""
+        with self._lock:
+            server.operation_count -= 1
+
+    def read_preference_field(self, server: Server, read_preference: Any) -> Any:
+        """The ``$readPreference`` for a command sent to ``server`` (or None)."""
+        description = self._description
+        current = description.servers.get(server.address)
+        if current is None:
+            return None
+        return read_preference_field(
+            description.topology_type, current.server_type, read_preference
+        )
+
     # -- closing
 
     def close(self) -> None:
@@ -339,6 +412,7 @@ class Topology:
             if self._closed:
                 return
             self._closed = True
+            self._stopped.set()
             servers = list(self._servers.values())
             self._servers.clear()
             old = self._description
@@ -350,6 +424,31 @@ class Topology:
             server.pool.close()
         if self._opened:
             self._publish(closing_events(old))
+
+
+_SRV_POLLED = (TopologyType.Sharded, TopologyType.Unknown)
+
+
+def _poll_srv(ref: weakref.ref[Topology]) -> None:
+    """Re-read the SRV records every interval; holds the topology only weakly."""
+    while True:
+        topology = ref()
+        if topology is None or topology.srv_polling is None:
+            return
+        stopped, interval = topology._stopped, topology.srv_polling.interval
+        del topology
+        if stopped.wait(interval):
+            return  # closed
+        topology = ref()
+        if topology is None or topology.description.topology_type not in _SRV_POLLED:
+            return  # a replica set or a load balancer after all: nothing to poll
+        try:
+            records = topology._lookup_srv()
+        except Exception as exc:  # DNS trouble keeps the hosts the client has
+            _log.warning("re-reading the SRV records failed: %s", exc)
+            continue
+        topology._apply_srv(records)
+        del topology
 
 
 def _timeout_message(description: TopologyDescription, read_preference: Any, timeout: float) -> str:

@@ -40,7 +40,7 @@ Example::
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -106,6 +106,7 @@ __all__ = [
     "parse_address",
     "pool_should_be_ready",
     "update",
+    "with_srv_hosts",
 ]
 
 # The first wire version (MongoDB 4.2) whose state-change errors leave the pool open.
@@ -364,6 +365,35 @@ def apply(topology: TopologyDescription, sd: ServerDescription) -> TopologyDescr
     'Sharded'
     """
     return update(topology, sd).topology
+
+
+def with_srv_hosts(
+    topology: TopologyDescription, hosts: Sequence[Address]
+) -> TopologyDescription:
+    """The topology after SRV polling listed ``hosts`` (the mongos to use).
+
+    Servers no longer listed go, new ones come in Unknown; a topology that is neither
+    Sharded nor Unknown is returned unchanged (polling only serves mongos discovery).
+
+    >>> td = initial_topology(TopologySettings(seeds=(("a", 27017), ("b", 27017))))
+    >>> sorted(with_srv_hosts(td, [("b", 27017), ("c", 27017)]).servers)
+    [('b', 27017), ('c', 27017)]
+    """
+    if topology.topology_type not in (TopologyType.Sharded, TopologyType.Unknown):
+        return topology
+    servers = {address: sd for address, sd in topology.servers.items() if address in hosts}
+    for address in hosts:
+        servers.setdefault(address, ServerDescription.unknown(address))
+    if servers.keys() == topology.servers.keys():
+        return topology
+    return TopologyDescription(
+        topology.topology_type,
+        servers,
+        topology.settings,
+        topology.set_name,
+        topology.max_set_version,
+        topology.max_election_id,
+    )
 
 
 def pool_should_be_ready(topology: TopologyDescription, sd: ServerDescription) -> bool:

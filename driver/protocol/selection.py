@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from driver.errors import ConfigurationError
 from driver.protocol.descriptions import (
@@ -58,6 +58,7 @@ __all__ = [
     "check_max_staleness",
     "moving_average_rtt",
     "pick_by_operation_count",
+    "read_preference_field",
     "select_server",
     "select_servers",
     "staleness",
@@ -353,3 +354,37 @@ def select_server(
     if not window:
         return None
     return pick_by_operation_count(window, operation_counts or {}, sample)
+
+
+def read_preference_field(
+    topology_type: TopologyType,
+    server_type: ServerType,
+    read_preference: ReadPreferenceMode | None,
+) -> dict[str, Any] | None:
+    """The ``$readPreference`` an OP_MSG command carries to a selected server, or None.
+
+    The server selection spec's rules: nothing for a primary read, a write or a
+    standalone; for a direct connection to a replica set member, ``primaryPreferred``
+    when the application asked for primary (so that any member may answer); otherwise
+    the read preference document, also through mongos and load balancers.
+
+    >>> from driver.read_preferences import Primary, SecondaryPreferred
+    >>> read_preference_field(TopologyType.ReplicaSetWithPrimary, ServerType.RSSecondary,
+    ...                       SecondaryPreferred())
+    {'mode': 'secondaryPreferred'}
+    >>> read_preference_field(TopologyType.Single, ServerType.RSSecondary, Primary())
+    {'mode': 'primaryPreferred'}
+    >>> read_preference_field(TopologyType.Single, ServerType.Standalone, SecondaryPreferred())
+    """
+    if server_type is ServerType.Standalone:
+        return None
+    is_primary = read_preference is None or read_preference.mongos_mode == "primary"
+    if (
+        topology_type is TopologyType.Single
+        and server_type is not ServerType.Mongos
+        and is_primary
+    ):
+        return {"mode": "primaryPreferred"}
+    if is_primary or read_preference is None:
+        return None
+    return dict(read_preference.document)
