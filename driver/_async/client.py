@@ -304,6 +304,7 @@ class AsyncMongoClient:
             generation=conn.generation,
             completed_handshake=True,
             max_wire_version=conn.max_wire_version,
+            service_id=conn.hello.service_id if conn.hello is not None else None,
         )
 
     async def _select(self, read_preference: Any = None) -> tuple[AsyncServer, AsyncConnection]:

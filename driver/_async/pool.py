@@ -408,7 +408,8 @@ class AsyncPool:
     async def clear(
         self, *, interrupt_in_use_connections: bool = False, service_id: Any = None
     ) -> None:
-        """Start a new generation and pause; idle connections close now.
+        """Start a new generation and pause (unless ``service_id`` is given: load
+        balanced); idle connections close now.
 
         In-use connections close at check-in, or at once with
         ``interrupt_in_use_connections=True`` (their operations fail with a network
@@ -420,7 +421,11 @@ class AsyncPool:
             if self._state != _READY:
                 return
             self.generation += 1
-            self._state = _PAUSED
+            if service_id is None:
+                self._state = _PAUSED
+            # else: behind a load balancer (a serviceId) the pool never pauses: no
+            # monitor would make it ready again. Every connection goes stale, not only
+            # that service's: simpler, and only costs reconnecting.
             doomed = [(conn, m.ConnectionClosedReason.STALE) for conn in self._idle]
             self._idle.clear()
             self._total -= len(doomed)
@@ -436,7 +441,7 @@ class AsyncPool:
                     if reservation.conn is not None:
                         handshaking.append(reservation.conn)
             for waiter in self._waiters:
-                waiter.notify()  # each sees the pool paused and fails
+                waiter.notify()  # each sees the pool paused and fails (or goes on)
         self._emit(m.PoolClearedEvent(self.address, service_id, interrupt_in_use_connections))
         await self._close_all(doomed)
         for conn in handshaking:

@@ -306,6 +306,7 @@ class MongoClient:
             generation=conn.generation,
             completed_handshake=True,
             max_wire_version=conn.max_wire_version,
+            service_id=conn.hello.service_id if conn.hello is not None else None,
         )
 
     def _select(self, read_preference: Any = None) -> tuple[Server, Connection]:
