@@ -112,7 +112,8 @@ def test_handshake_is_answered_from_the_set_hello(server: MockServer) -> None:
     assert "readOnly" not in reply and reply["isWritablePrimary"] is True
     # Connection 1 is the client's monitor; the command ran on the first pooled one.
     assert reply["connectionId"] == 2 and "helloOk" not in reply  # only if the client asks
-    first, second = [c for c in server.received if c.connection_id == 2]
+    first, second, *rest = [c for c in server.received if c.connection_id == 2]
+    assert [c.name for c in rest] == ["endSessions"]  # the client's sessions, at close
     # The driver's first message is the legacy isMaster over OP_QUERY, then OP_MSG.
     assert (first.name, first.op_code, first.database) == ("isMaster", OP_QUERY, "admin")
     assert first.document["helloOk"] is True and "driver" in first.document["client"]

@@ -86,6 +86,7 @@ RENAMES: dict[str, str] = {
     "AsyncCursor": "Cursor",
     "AsyncDatabase": "Database",
     "AsyncEngine": "Engine",
+    "AsyncExecutor": "Executor",
     "AsyncExitStack": "ExitStack",
     "AsyncGenerator": "Generator",
     "AsyncIterable": "Iterable",

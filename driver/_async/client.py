@@ -18,23 +18,19 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from driver._async.connection import Address, AsyncConnection, ConnectionSettings, format_address
+from driver._async.connection import Address, ConnectionSettings, format_address
 from driver._async.database import AsyncDatabase
+from driver._async.executor import AsyncExecutor, Command
 from driver._async.pool import PoolOptions
-from driver._async.topology import AsyncServer, AsyncTopology, SrvPolling
-from driver._backends.asyncio import monotonic, spawn
+from driver._async.topology import AsyncTopology, SrvPolling
+from driver._backends.asyncio import spawn
 from driver.bson.codec_options import CodecOptions
 from driver.client_options import ClientOptions
 from driver.errors import (
     ConfigurationError,
-    ConnectionFailure,
     InvalidOperation,
-    OperationFailure,
-    PoolClearedError,
-    WaitQueueTimeoutError,
 )
 from driver.protocol.auth import ScramCache
-from driver.protocol.commands import check_command_reply
 from driver.protocol.descriptions import (
     ServerType,
     TopologyDescription,
@@ -136,6 +132,9 @@ class AsyncMongoClient:
             listeners=options.get("event_listeners") or (),
             monitoring_mode=str(options.get("serverMonitoringMode", "auto")),
             srv_polling=_srv_polling(opts),
+        )
+        self._executor = AsyncExecutor(
+            self._topology, retry_writes=opts.retry_writes, retry_reads=opts.retry_reads
         )
         self._closed = False
         if options.get("connect", _CONNECT_BY_DEFAULT):
@@ -269,80 +268,29 @@ class AsyncMongoClient:
         """Run one command and return its reply unchecked (the caller reads ``ok``).
 
         ``read_preference=None`` sends it to the primary (PyMongo's default for
-        ``Database.command``). Errors that say something about the server (network
-        errors, "not writable primary", "node is recovering") update the topology.
+        ``Database.command``); never retried, as in PyMongo.
         """
         if self._closed:
             raise InvalidOperation("cannot run a command on a closed client")
-        server, conn = await self._select(read_preference)
-        try:
-            field = self._topology.read_preference_field(server, read_preference)
-            if field is not None:
-                command = {**command, "$readPreference": field}
-            reply = await conn.command(dbname, command, codec_options=codec_options, check=False)
-            if not reply.get("ok"):
-                try:
-                    check_command_reply(reply)
-                except OperationFailure as exc:
-                    await self._server_error(server, conn, exc)
-        except ConnectionFailure as exc:
-            await self._server_error(server, conn, exc)
-            raise
-        finally:
-            # A connection that failed mid-exchange has closed itself and is discarded;
-            # one that failed before sending (e.g. an unencodable document) is reused.
-            await server.pool.checkin(conn)
-            await self._topology.done(server)
-        return reply
-
-    async def _server_error(
-        self, server: AsyncServer, conn: AsyncConnection, error: BaseException
-    ) -> None:
-        await self._topology.handle_error(
-            server.address,
-            error,
-            generation=conn.generation,
-            completed_handshake=True,
-            max_wire_version=conn.max_wire_version,
-            service_id=conn.hello.service_id if conn.hello is not None else None,
-        )
-
-    async def _select(self, read_preference: Any = None) -> tuple[AsyncServer, AsyncConnection]:
-        """A server for the operation, and a connection to it, within
-        serverSelectionTimeoutMS (and waitQueueTimeoutMS for the connection)."""
-        deadline = monotonic() + self._topology.server_selection_timeout
-        server = await self._topology.select_server(read_preference)
-        pool = server.pool
-        generation = pool.generation
-        remaining = max(deadline - monotonic(), 0.001)
-        wait_queue = pool.options.wait_queue_timeout
-        try:
-            conn = await pool.checkout(
-                remaining if wait_queue is None else min(remaining, wait_queue)
+        reply, _, _ = await self._executor.run(
+            Command(
+                dbname,
+                command,
+                read_preference=read_preference,
+                codec_options=codec_options,
+                check=False,
             )
-        except BaseException as exc:
-            await self._topology.done(server)
-            if isinstance(exc, (ConnectionFailure, OperationFailure)) and not isinstance(
-                exc, (WaitQueueTimeoutError, PoolClearedError)
-            ):
-                # Opening the connection failed (network, TLS or authentication). A
-                # full pool (waitQueueTimeoutMS) or one cleared meanwhile (an
-                # AutoReconnect, left to the retry rules) says nothing new of the server.
-                await self._topology.handle_error(
-                    server.address,
-                    exc,
-                    generation=generation,
-                    completed_handshake=False,
-                    max_wire_version=None,
-                )
-            raise
-        return server, conn
+        )
+        return reply
 
     # -- life cycle
 
     async def close(self) -> None:
         """Stop monitoring and close every connection; the client cannot be used again."""
+        if self._closed:
+            return
         self._closed = True
+        await self._executor.end_sessions()
         await self._topology.close()
 
     async def __aenter__(self) -> AsyncMongoClient:

@@ -43,6 +43,7 @@ from driver.protocol.handshake import (
 from driver.protocol.wire import (
     EXHAUST_ALLOWED,
     HEADER_SIZE,
+    MORE_TO_COME,
     compress_message,
     decode_command_reply,
     encode_op_msg,
@@ -221,6 +222,8 @@ class AsyncConnection:
         check: bool = True,
         timeout: float | None = _DEFAULT,
         exhaust_allowed: bool = False,
+        sequences: Mapping[str, Any] | None = None,
+        unacknowledged: bool = False,
     ) -> Any:
         """Run ``command`` on ``dbname`` and return the decoded reply.
 
@@ -228,13 +231,18 @@ class AsyncConnection:
         its subclasses, keyed on the server's code). ``timeout`` overrides
         ``socketTimeoutMS`` for this exchange. With ``exhaust_allowed`` the server may
         answer with a stream of replies (``moreToCome``): read the next ones with
-        :meth:`next_reply` while :attr:`more_to_come` is true.
+        :meth:`next_reply` while :attr:`more_to_come` is true. ``sequences`` are sent
+        as OP_MSG document sequences (``{"documents": [...]}`` for an insert).
+        ``unacknowledged`` sends with ``moreToCome`` (``w: 0``): no reply, None.
         """
         if timeout is _DEFAULT:
             timeout = self.settings.socket_timeout
-        reply = await self._send_command(
-            dbname, command, codec_options, timeout, EXHAUST_ALLOWED if exhaust_allowed else 0
-        )
+        flags = EXHAUST_ALLOWED if exhaust_allowed else 0
+        if unacknowledged:
+            flags |= MORE_TO_COME
+        reply = await self._send_command(dbname, command, codec_options, timeout, flags, sequences)
+        if unacknowledged:
+            return None
         if check:
             check_command_reply(reply, self.max_wire_version)
         return reply
@@ -261,6 +269,7 @@ class AsyncConnection:
         codec_options: CodecOptions[Any],
         timeout: float | None,
         flags: int = 0,
+        sequences: Mapping[str, Any] | None = None,
     ) -> Any:
         body = dict(command)
         body["$db"] = dbname
@@ -269,6 +278,7 @@ class AsyncConnection:
         message = encode_op_msg(
             request_id,
             body,
+            sequences=sequences,
             flags=flags,
             codec_options=codec_options,
             max_bson_size=hello.max_bson_object_size if hello else None,
@@ -278,7 +288,24 @@ class AsyncConnection:
             message = compress_message(
                 message, self.compressor, self.settings.zlib_compression_level
             )
+        if flags & MORE_TO_COME:
+            await self._send_only(message, timeout)
+            return None
         return await self._round_trip(message, request_id, codec_options, timeout)
+
+    async def _send_only(self, message: bytes, timeout: float | None) -> None:
+        # moreToCome: the server sends nothing back; a failure still closes the socket.
+        if self.closed:
+            raise AutoReconnect(f"connection to {format_address(self.address)} is closed")
+        try:
+            await self._stream.send_all(message, timeout)
+        except ConnectionFailure:
+            await self.close()
+            raise
+        except BaseException:
+            self._closed = True
+            await self._stream.close()
+            raise
 
     async def _round_trip(
         self,

@@ -41,7 +41,12 @@ from driver._async.monitor import AsyncServerMonitor
 from driver._async.pool import AsyncPool, PoolOptions
 from driver._backends.asyncio import Condition, Event, Lock, monotonic, resolve_srv, spawn
 from driver.bson import ObjectId
-from driver.errors import InvalidOperation, NetworkTimeout, ServerSelectionTimeoutError
+from driver.errors import (
+    AutoReconnect,
+    InvalidOperation,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+)
 from driver.protocol.descriptions import (
     ServerDescription,
     TopologyDescription,
@@ -349,6 +354,7 @@ class AsyncTopology:
         *,
         deprioritized: Iterable[Address] = (),
         timeout: float | None = None,
+        address: Address | None = None,
     ) -> AsyncServer:
         """A server for an operation: ``read_preference=None`` means a write.
 
@@ -357,6 +363,8 @@ class AsyncTopology:
         the topology as last seen. An incompatible server raises ConfigurationError.
         The caller calls :meth:`done` when the operation ends, whatever its outcome:
         selection prefers the less busy of two servers in the latency window.
+        ``address`` asks for that server and no other (a cursor's ``getMore``):
+        AutoReconnect if it has left the topology.
         """
         if timeout is None:
             timeout = self.server_selection_timeout
@@ -365,6 +373,14 @@ class AsyncTopology:
         self._after_fork()
         async with self._lock:
             await self._open_locked()
+            if address is not None:
+                pinned = self._servers.get(address)
+                if pinned is None:
+                    raise AutoReconnect(
+                        f"{format_address(address)} is no longer part of the deployment"
+                    )
+                pinned.operation_count += 1
+                return pinned
             while True:
                 if self._closed:
                     raise InvalidOperation("cannot use a closed client")

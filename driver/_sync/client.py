@@ -20,23 +20,19 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from driver._sync.connection import Address, Connection, ConnectionSettings, format_address
+from driver._sync.connection import Address, ConnectionSettings, format_address
 from driver._sync.database import Database
+from driver._sync.executor import Executor, Command
 from driver._sync.pool import PoolOptions
-from driver._sync.topology import Server, Topology, SrvPolling
-from driver._backends.sync import monotonic, spawn
+from driver._sync.topology import Topology, SrvPolling
+from driver._backends.sync import spawn
 from driver.bson.codec_options import CodecOptions
 from driver.client_options import ClientOptions
 from driver.errors import (
     ConfigurationError,
-    ConnectionFailure,
     InvalidOperation,
-    OperationFailure,
-    PoolClearedError,
-    WaitQueueTimeoutError,
 )
 from driver.protocol.auth import ScramCache
-from driver.protocol.commands import check_command_reply
 from driver.protocol.descriptions import (
     ServerType,
     TopologyDescription,
@@ -138,6 +134,9 @@ class MongoClient:
             listeners=options.get("event_listeners") or (),
             monitoring_mode=str(options.get("serverMonitoringMode", "auto")),
             srv_polling=_srv_polling(opts),
+        )
+        self._executor = Executor(
+            self._topology, retry_writes=opts.retry_writes, retry_reads=opts.retry_reads
         )
         self._closed = False
         if options.get("connect", _CONNECT_BY_DEFAULT):
@@ -271,80 +270,29 @@ class MongoClient:
         """Run one command and return its reply unchecked (the caller reads ``ok``).
 
         ``read_preference=None`` sends it to the primary (PyMongo's default for
-        ``Database.command``). Errors that say something about the server (network
-        errors, "not writable primary", "node is recovering") update the topology.
+        ``Database.command``); never retried, as in PyMongo.
         """
         if self._closed:
             raise InvalidOperation("cannot run a command on a closed client")
-        server, conn = self._select(read_preference)
-        try:
-            field = self._topology.read_preference_field(server, read_preference)
-            if field is not None:
-                command = {**command, "$readPreference": field}
-            reply = conn.command(dbname, command, codec_options=codec_options, check=False)
-            if not reply.get("ok"):
-                try:
-                    check_command_reply(reply)
-                except OperationFailure as exc:
-                    self._server_error(server, conn, exc)
-        except ConnectionFailure as exc:
-            self._server_error(server, conn, exc)
-            raise
-        finally:
-            # A connection that failed mid-exchange has closed itself and is discarded;
-            # one that failed before sending (e.g. an unencodable document) is reused.
-            server.pool.checkin(conn)
-            self._topology.done(server)
-        return reply
-
-    def _server_error(
-        self, server: Server, conn: Connection, error: BaseException
-    ) -> None:
-        self._topology.handle_error(
-            server.address,
-            error,
-            generation=conn.generation,
-            completed_handshake=True,
-            max_wire_version=conn.max_wire_version,
-            service_id=conn.hello.service_id if conn.hello is not None else None,
-        )
-
-    def _select(self, read_preference: Any = None) -> tuple[Server, Connection]:
-        """A server for the operation, and a connection to it, within
-        serverSelectionTimeoutMS (and waitQueueTimeoutMS for the connection)."""
-        deadline = monotonic() + self._topology.server_selection_timeout
-        server = self._topology.select_server(read_preference)
-        pool = server.pool
-        generation = pool.generation
-        remaining = max(deadline - monotonic(), 0.001)
-        wait_queue = pool.options.wait_queue_timeout
-        try:
-            conn = pool.checkout(
-                remaining if wait_queue is None else min(remaining, wait_queue)
+        reply, _, _ = self._executor.run(
+            Command(
+                dbname,
+                command,
+                read_preference=read_preference,
+                codec_options=codec_options,
+                check=False,
             )
-        except BaseException as exc:
-            self._topology.done(server)
-            if isinstance(exc, (ConnectionFailure, OperationFailure)) and not isinstance(
-                exc, (WaitQueueTimeoutError, PoolClearedError)
-            ):
-                # Opening the connection failed (network, TLS or authentication). A
-                # full pool (waitQueueTimeoutMS) or one cleared meanwhile (an
-                # AutoReconnect, left to the retry rules) says nothing new of the server.
-                self._topology.handle_error(
-                    server.address,
-                    exc,
-                    generation=generation,
-                    completed_handshake=False,
-                    max_wire_version=None,
-                )
-            raise
-        return server, conn
+        )
+        return reply
 
     # -- life cycle
 
     def close(self) -> None:
         """Stop monitoring and close every connection; the client cannot be used again."""
+        if self._closed:
+            return
         self._closed = True
+        self._executor.end_sessions()
         self._topology.close()
 
     def __enter__(self) -> MongoClient:

@@ -45,6 +45,7 @@ from driver.protocol.handshake import (
 from driver.protocol.wire import (
     EXHAUST_ALLOWED,
     HEADER_SIZE,
+    MORE_TO_COME,
     compress_message,
     decode_command_reply,
     encode_op_msg,
@@ -223,6 +224,8 @@ class Connection:
         check: bool = True,
         timeout: float | None = _DEFAULT,
         exhaust_allowed: bool = False,
+        sequences: Mapping[str, Any] | None = None,
+        unacknowledged: bool = False,
     ) -> Any:
         """Run ``command`` on ``dbname`` and return the decoded reply.
 
@@ -230,13 +233,18 @@ class Connection:
         its subclasses, keyed on the server's code). ``timeout`` overrides
         ``socketTimeoutMS`` for this exchange. With ``exhaust_allowed`` the server may
         answer with a stream of replies (``moreToCome``): read the next ones with
-        :meth:`next_reply` while :attr:`more_to_come` is true.
+        :meth:`next_reply` while :attr:`more_to_come` is true. ``sequences`` are sent
+        as OP_MSG document sequences (``{"documents": [...]}`` for an insert).
+        ``unacknowledged`` sends with ``moreToCome`` (``w: 0``): no reply, None.
         """
         if timeout is _DEFAULT:
             timeout = self.settings.socket_timeout
-        reply = self._send_command(
-            dbname, command, codec_options, timeout, EXHAUST_ALLOWED if exhaust_allowed else 0
-        )
+        flags = EXHAUST_ALLOWED if exhaust_allowed else 0
+        if unacknowledged:
+            flags |= MORE_TO_COME
+        reply = self._send_command(dbname, command, codec_options, timeout, flags, sequences)
+        if unacknowledged:
+            return None
         if check:
             check_command_reply(reply, self.max_wire_version)
         return reply
@@ -263,6 +271,7 @@ class Connection:
         codec_options: CodecOptions[Any],
         timeout: float | None,
         flags: int = 0,
+        sequences: Mapping[str, Any] | None = None,
     ) -> Any:
         body = dict(command)
         body["$db"] = dbname
@@ -271,6 +280,7 @@ class Connection:
         message = encode_op_msg(
             request_id,
             body,
+            sequences=sequences,
             flags=flags,
             codec_options=codec_options,
             max_bson_size=hello.max_bson_object_size if hello else None,
@@ -280,7 +290,24 @@ class Connection:
             message = compress_message(
                 message, self.compressor, self.settings.zlib_compression_level
             )
+        if flags & MORE_TO_COME:
+            self._send_only(message, timeout)
+            return None
         return self._round_trip(message, request_id, codec_options, timeout)
+
+    def _send_only(self, message: bytes, timeout: float | None) -> None:
+        # moreToCome: the server sends nothing back; a failure still closes the socket.
+        if self.closed:
+            raise AutoReconnect(f"connection to {format_address(self.address)} is closed")
+        try:
+            self._stream.send_all(message, timeout)
+        except ConnectionFailure:
+            self.close()
+            raise
+        except BaseException:
+            self._closed = True
+            self._stream.close()
+            raise
 
     def _round_trip(
         self,
