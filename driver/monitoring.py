@@ -25,6 +25,15 @@ Connection pool events follow the connection-monitoring-and-pooling specificatio
 ConnectionCheckedOutEvent(address=('db.example.com', 27017), connection_id=3, duration=0.004)
 >>> ConnectionClosedReason.STALE
 'stale'
+
+Command events follow the command-logging-and-monitoring specification. Commands that
+carry credentials are redacted by the events themselves, whoever builds them:
+
+>>> started = CommandStartedEvent({"ping": 1, "$db": "admin"}, "admin", 7, ("db", 27017), 7)
+>>> started.command_name, started.command
+('ping', {'ping': 1, '$db': 'admin'})
+>>> CommandStartedEvent({"saslStart": 1, "payload": b"n,,n=ann"}, "admin", 8, ("db", 27017), 8).command
+{}
 """
 
 from __future__ import annotations
@@ -34,10 +43,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+# A cycle on purpose: redaction builds these events and the events redact themselves
+# with its rules. Both sides import the other module object, never its names, so either
+# may be imported first.
+from driver.protocol import redaction as _redaction
+
 if TYPE_CHECKING:
+    from driver.bson.objectid import ObjectId
     from driver.protocol.descriptions import ServerDescription, TopologyDescription
 
 __all__ = [
+    "CommandFailedEvent",
+    "CommandListener",
+    "CommandStartedEvent",
+    "CommandSucceededEvent",
     "ConnectionCheckOutFailedEvent",
     "ConnectionCheckOutFailedReason",
     "ConnectionCheckOutStartedEvent",
@@ -268,7 +287,123 @@ class ServerHeartbeatFailedEvent:
     awaited: bool = False
 
 
+# -- command events (command logging and monitoring) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandStartedEvent:
+    """A command is about to be sent; ``command_name`` is its first key.
+
+    ``command`` is the document as sent (with ``$db`` and, for OP_MSG document
+    sequences, each sequence as an array under its identifier), or ``{}`` when the
+    command carries credentials (see :mod:`driver.protocol.redaction`): the event
+    redacts itself, so a listener never sees a password or a SASL payload.
+    ``connection_id`` is the server's ``(host, port)``, as in PyMongo; ``request_id``
+    links this event to its succeeded or failed event; ``operation_id`` links the
+    commands of one operation (a bulk write's batches, a cursor's ``getMore``).
+
+    >>> event = CommandStartedEvent({"createUser": "ann", "pwd": "secret"}, "admin", 1,
+    ...                             ("db", 27017), 1)
+    >>> event.command_name, event.command
+    ('createUser', {})
+    >>> CommandStartedEvent({}, "admin", 1, ("db", 27017), 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: {} is not a valid command
+    """
+
+    command: Mapping[str, Any] = field(repr=False)
+    database_name: str
+    request_id: int
+    connection_id: Address
+    operation_id: int | None
+    service_id: ObjectId | None = None
+    server_connection_id: int | None = None
+    command_name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            raise ValueError(f"{self.command!r} is not a valid command")
+        name = next(iter(self.command))
+        # Frozen dataclass: the derived fields are set once, here.
+        object.__setattr__(self, "command_name", name)
+        if _redaction.is_sensitive(name, self.command):
+            object.__setattr__(self, "command", {})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSucceededEvent:
+    """The server answered a command with ``ok: 1`` (write errors included).
+
+    ``duration_micros`` is the time from sending to the decoded reply, in microseconds.
+    ``reply`` is the server's reply (``{"ok": 1}`` for an unacknowledged write), or
+    ``{}`` for a command that carries credentials: the event redacts itself by
+    ``command_name``, and a hello reply that holds ``speculativeAuthenticate``.
+
+    >>> CommandSucceededEvent(1500, {"ok": 1, "nonce": "x"}, "getnonce", 9, ("db", 27017), 9).reply
+    {}
+    """
+
+    duration_micros: int
+    reply: Mapping[str, Any] = field(repr=False)
+    command_name: str
+    request_id: int
+    connection_id: Address
+    operation_id: int | None
+    service_id: ObjectId | None = None
+    database_name: str = ""
+    server_connection_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # Only the name and the reply are known here; the hello whose *command* held
+        # speculativeAuthenticate is redacted by redaction.succeeded_event.
+        if _redaction.is_sensitive(self.command_name, self.reply):
+            object.__setattr__(self, "reply", {})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandFailedEvent:
+    """A command failed: the server answered ``ok: 0``, or sending or reading failed.
+
+    ``failure`` is a document, as in PyMongo: the server's error reply for a server
+    error, else ``{"errmsg": str(error), "errtype": type name}``
+    (:func:`driver.protocol.redaction.failure_document`). ``duration_micros`` is in
+    microseconds.
+
+    >>> event = CommandFailedEvent(80, {"ok": 0, "code": 2}, "find", 3, ("db", 27017), 3)
+    >>> event.duration_micros, event.failure["code"], event.command_name
+    (80, 2, 'find')
+    """
+
+    duration_micros: int
+    failure: Mapping[str, Any]
+    command_name: str
+    request_id: int
+    connection_id: Address
+    operation_id: int | None
+    service_id: ObjectId | None = None
+    database_name: str = ""
+    server_connection_id: int | None = None
+
+
 # -- listeners ----------------------------------------------------------------------------
+
+
+class CommandListener:
+    """Base class for command listeners: override the methods for the events you want.
+
+    Every method does nothing by default. Events carry no command or reply for
+    commands that hold credentials (``saslStart``, ``createUser``...).
+    """
+
+    def started(self, event: CommandStartedEvent) -> None:
+        """A command is about to be sent."""
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        """A command succeeded."""
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        """A command failed."""
 
 
 class ConnectionPoolListener:
@@ -352,6 +487,9 @@ class ServerHeartbeatListener:
 
 # Which listener class, and which of its methods, each event goes to.
 _METHODS: dict[type, tuple[type, str]] = {
+    CommandStartedEvent: (CommandListener, "started"),
+    CommandSucceededEvent: (CommandListener, "succeeded"),
+    CommandFailedEvent: (CommandListener, "failed"),
     TopologyOpenedEvent: (TopologyListener, "opened"),
     TopologyDescriptionChangedEvent: (TopologyListener, "description_changed"),
     TopologyClosedEvent: (TopologyListener, "closed"),
@@ -381,6 +519,7 @@ def listeners_of(kind: type | tuple[type, ...], listeners: Iterable[object]) -> 
 
 
 _LISTENER_TYPES: tuple[type, ...] = (
+    CommandListener,
     ConnectionPoolListener,
     ServerHeartbeatListener,
     ServerListener,

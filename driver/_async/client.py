@@ -30,6 +30,7 @@ from driver.errors import (
     ConfigurationError,
     InvalidOperation,
 )
+from driver.monitoring import CommandListener, listeners_of
 from driver.protocol.auth import ScramCache
 from driver.protocol.descriptions import (
     ServerType,
@@ -105,6 +106,9 @@ class AsyncMongoClient:
             load_balanced=bool(options.get("loadBalanced", False)),
             credential=opts.credential,
             scram_cache=ScramCache(),
+            command_listeners=listeners_of(
+                CommandListener, options.get("event_listeners") or ()
+            ),
         )
         max_idle = options.get("maxIdleTimeMS")
         wait_queue = options.get("waitQueueTimeoutMS")

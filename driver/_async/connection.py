@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from driver import monitoring
 from driver._backends.asyncio import Stream, monotonic, open_stream, open_unix_stream
 from driver.bson import DEFAULT_CODEC_OPTIONS, CodecOptions
 from driver.errors import AutoReconnect, ConnectionFailure, ProtocolError, PyMongoError
+from driver.protocol import command_log, redaction
 from driver.protocol.auth import (
     MongoCredential,
     ScramCache,
@@ -91,6 +93,9 @@ class ConnectionSettings:
     server_api: Mapping[str, Any] | None = None
     credential: MongoCredential | None = None
     scram_cache: ScramCache | None = field(default=None, compare=False)
+    # The client's CommandListeners: user commands (not handshakes, auth or monitoring
+    # checks) are reported to them.
+    command_listeners: tuple[Any, ...] = field(default=(), compare=False)
     metadata: Mapping[str, Any] | None = None
 
     def client_metadata(self) -> dict[str, Any]:
@@ -240,11 +245,66 @@ class AsyncConnection:
         flags = EXHAUST_ALLOWED if exhaust_allowed else 0
         if unacknowledged:
             flags |= MORE_TO_COME
+        listeners = self.settings.command_listeners
+        if listeners or command_log.enabled():
+            return await self._monitored(
+                dbname, command, codec_options, timeout, flags, sequences, check, listeners
+            )
         reply = await self._send_command(dbname, command, codec_options, timeout, flags, sequences)
         if unacknowledged:
             return None
         if check:
             check_command_reply(reply, self.max_wire_version)
+        return reply
+
+    async def _monitored(
+        self,
+        dbname: str,
+        command: Mapping[str, Any],
+        codec_options: CodecOptions[Any],
+        timeout: float | None,
+        flags: int,
+        sequences: Mapping[str, Any] | None,
+        check: bool,
+        listeners: tuple[Any, ...],
+    ) -> Any:
+        """:meth:`command` with command monitoring events and DEBUG logging."""
+        request_id = _next_request_id()
+        shown = redaction.command_with_sequences({**command, "$db": dbname}, sequences)
+        hello = self.hello
+        context = redaction.command_context(
+            shown,
+            dbname,
+            request_id,
+            self.address,
+            driver_connection_id=self.id,
+            server_connection_id=hello.connection_id if hello is not None else None,
+            service_id=hello.service_id if hello is not None else None,
+        )
+        if listeners:
+            monitoring.publish(listeners, redaction.started_event(context, shown))
+        command_log.log_command_started(context, shown)
+        started = monotonic()
+        reply = None
+        try:
+            reply = await self._send_command(
+                dbname, command, codec_options, timeout, flags, sequences, request_id
+            )
+            if reply is not None and not reply.get("ok"):
+                check_command_reply(reply, self.max_wire_version)  # an ok: 0 reply fails
+        except BaseException as exc:
+            elapsed = monotonic() - started
+            if listeners:
+                monitoring.publish(listeners, redaction.failed_event(context, exc, elapsed))
+            command_log.log_command_failed(context, exc, elapsed)
+            if reply is not None and not check and isinstance(exc, PyMongoError):
+                return reply  # the caller reads ``ok`` itself
+            raise
+        elapsed = monotonic() - started
+        shown_reply = {"ok": 1} if reply is None else reply
+        if listeners:
+            monitoring.publish(listeners, redaction.succeeded_event(context, shown_reply, elapsed))
+        command_log.log_command_succeeded(context, shown_reply, elapsed)
         return reply
 
     @property
@@ -270,11 +330,13 @@ class AsyncConnection:
         timeout: float | None,
         flags: int = 0,
         sequences: Mapping[str, Any] | None = None,
+        request_id: int | None = None,
     ) -> Any:
         body = dict(command)
         body["$db"] = dbname
         hello = self.hello
-        request_id = _next_request_id()
+        if request_id is None:
+            request_id = _next_request_id()
         message = encode_op_msg(
             request_id,
             body,

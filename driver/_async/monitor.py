@@ -76,8 +76,12 @@ class AsyncServerMonitor:
         self.address = address
         # Monitoring connections never authenticate (the spec), and use the connect
         # timeout for their reads: a check must not hang on a silent server.
+        # Its checks are not user commands: no command monitoring either.
         self.settings = dataclasses.replace(
-            settings, credential=None, socket_timeout=settings.connect_timeout
+            settings,
+            credential=None,
+            socket_timeout=settings.connect_timeout,
+            command_listeners=(),
         )
         self.heartbeat_frequency = heartbeat_frequency
         self._on_description = on_description

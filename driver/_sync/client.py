@@ -32,6 +32,7 @@ from driver.errors import (
     ConfigurationError,
     InvalidOperation,
 )
+from driver.monitoring import CommandListener, listeners_of
 from driver.protocol.auth import ScramCache
 from driver.protocol.descriptions import (
     ServerType,
@@ -107,6 +108,9 @@ class MongoClient:
             load_balanced=bool(options.get("loadBalanced", False)),
             credential=opts.credential,
             scram_cache=ScramCache(),
+            command_listeners=listeners_of(
+                CommandListener, options.get("event_listeners") or ()
+            ),
         )
         max_idle = options.get("maxIdleTimeMS")
         wait_queue = options.get("waitQueueTimeoutMS")
