@@ -22,6 +22,7 @@ from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from driver._sync.client import MongoClient
+from driver._sync.cursor import CursorType
 from driver.errors import (
     BSONError,
     ConfigurationError,
@@ -33,6 +34,25 @@ from driver.errors import (
     InvalidStringData,
     PyMongoError,
 )
+from driver.operations import (
+    ASCENDING,
+    DESCENDING,
+    GEO2D,
+    GEOSPHERE,
+    HASHED,
+    TEXT,
+    DeleteMany,
+    DeleteOne,
+    IndexModel,
+    InsertOne,
+    ReplaceOne,
+    ReturnDocument,
+    UpdateMany,
+    UpdateOne,
+)
+from driver.read_concern import ReadConcern
+from driver.read_preferences import ReadPreference
+from driver.write_concern import WriteConcern
 
 try:
     __version__ = _metadata.version("feldspar")
@@ -56,7 +76,25 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'driver' has no attribute {name!r}")
 
 __all__ = [
+    "ASCENDING",
+    "DESCENDING",
+    "GEO2D",
+    "GEOSPHERE",
+    "HASHED",
+    "TEXT",
     "AsyncMongoClient",
+    "CursorType",
+    "DeleteMany",
+    "DeleteOne",
+    "IndexModel",
+    "InsertOne",
+    "ReadConcern",
+    "ReadPreference",
+    "ReplaceOne",
+    "ReturnDocument",
+    "UpdateMany",
+    "UpdateOne",
+    "WriteConcern",
     "BSONError",
     "ConfigurationError",
     "DocumentTooLarge",

@@ -97,6 +97,7 @@ RENAMES: dict[str, str] = {
     "AsyncServerMonitor": "ServerMonitor",
     "AsyncTopology": "Topology",
     "StopAsyncIteration": "StopIteration",
+    "_AsyncBatches": "_Batches",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
     "__aiter__": "__iter__",

@@ -14,16 +14,19 @@ Example (needs a server)::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from driver._async.connection import Address, ConnectionSettings, format_address
+from driver._async.cursor import AsyncCommandCursor
 from driver._async.database import AsyncDatabase
 from driver._async.executor import AsyncExecutor, Command
 from driver._async.pool import PoolOptions
 from driver._async.topology import AsyncTopology, SrvPolling
 from driver._backends.asyncio import spawn
+from driver.bson import Int64
 from driver.bson.codec_options import CodecOptions
 from driver.client_options import ClientOptions
 from driver.errors import (
@@ -38,8 +41,10 @@ from driver.protocol.descriptions import (
     TopologySettings,
     TopologyType,
 )
+from driver.read_concern import ReadConcern, read_concern_from_options
 from driver.read_preferences import read_preference_from_options
 from driver.tls import build_ssl_context
+from driver.write_concern import WriteConcern, write_concern_from_options
 
 __all__ = ["AsyncMongoClient"]
 
@@ -128,6 +133,9 @@ class AsyncMongoClient:
             local_threshold=int(options.get("localThresholdMS", 15)) / 1000.0,
         )
         self._read_preference = read_preference_from_options(options)
+        self._write_concern = write_concern_from_options(options)
+        self._read_concern = read_concern_from_options(options)
+        self._cursors_to_kill: list[Any] = []  # dropped unfinished: killed later
         self._topology = AsyncTopology(
             topology_settings,
             settings,
@@ -165,6 +173,16 @@ class AsyncMongoClient:
     def read_preference(self) -> Any:
         """The read preference from the connection string or keywords (primary by default)."""
         return self._read_preference
+
+    @property
+    def write_concern(self) -> WriteConcern:
+        """The write concern from the connection string or keywords."""
+        return self._write_concern
+
+    @property
+    def read_concern(self) -> ReadConcern:
+        """The read concern from the connection string or keywords."""
+        return self._read_concern
 
     @property
     def topology_description(self) -> TopologyDescription:
@@ -287,12 +305,69 @@ class AsyncMongoClient:
         )
         return reply
 
+    # -- databases
+
+    async def list_databases(
+        self, session: Any = None, comment: Any = None, **kwargs: Any
+    ) -> AsyncCommandCursor:
+        """A cursor over the databases' information documents."""
+        command: dict[str, Any] = {"listDatabases": 1, **kwargs}
+        if comment is not None:
+            command["comment"] = comment
+        reply = await self.admin.command(command, session=session)
+        cursor = {"id": 0, "firstBatch": reply["databases"], "ns": "admin.$cmd"}
+        admin = self.admin["$cmd"]
+        return AsyncCommandCursor(admin, {"cursor": cursor}, (self.HOST, self.PORT), None)
+
+    async def list_database_names(self, session: Any = None, comment: Any = None) -> list[str]:
+        """The names of the databases."""
+        cursor = await self.list_databases(session=session, comment=comment, nameOnly=True)
+        return [info["name"] async for info in cursor]
+
+    async def drop_database(
+        self, name_or_database: Any, session: Any = None, comment: Any = None
+    ) -> None:
+        """Drop a database (and everything in it)."""
+        name = getattr(name_or_database, "name", name_or_database)
+        if not isinstance(name, str):
+            raise TypeError("name_or_database must be a str or a database")
+        command: dict[str, Any] = {"dropDatabase": 1}
+        if comment is not None:
+            command["comment"] = comment
+        if not self._write_concern.is_server_default:
+            command["writeConcern"] = self._write_concern.document
+        await self[name].command(command, session=session)
+
+    async def server_info(self, session: Any = None) -> dict[str, Any]:
+        """The server's ``buildInfo``."""
+        reply = await self.admin.command("buildinfo", session=session)
+        return dict(reply)
+
+    async def _kill_dropped_cursors(self) -> None:
+        """killCursors for cursors dropped unfinished (queued by their finalizers)."""
+        while self._cursors_to_kill:
+            address, namespace, cursor_id, session = self._cursors_to_kill.pop()
+            database, _, collection = namespace.partition(".")
+            with contextlib.suppress(Exception):
+                await self._executor.run(
+                    Command(
+                        database,
+                        {"killCursors": collection, "cursors": [Int64(cursor_id)]},
+                        address=address,
+                        session=session,
+                        check=False,
+                        selection_timeout=1.0,
+                    )
+                )
+            self._executor.release_session(session)
+
     # -- life cycle
 
     async def close(self) -> None:
         """Stop monitoring and close every connection; the client cannot be used again."""
         if self._closed:
             return
+        await self._kill_dropped_cursors()
         self._closed = True
         await self._executor.end_sessions()
         await self._topology.close()

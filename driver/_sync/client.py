@@ -16,16 +16,19 @@ Example (needs a server)::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from driver._sync.connection import Address, ConnectionSettings, format_address
+from driver._sync.cursor import CommandCursor
 from driver._sync.database import Database
 from driver._sync.executor import Executor, Command
 from driver._sync.pool import PoolOptions
 from driver._sync.topology import Topology, SrvPolling
 from driver._backends.sync import spawn
+from driver.bson import Int64
 from driver.bson.codec_options import CodecOptions
 from driver.client_options import ClientOptions
 from driver.errors import (
@@ -40,8 +43,10 @@ from driver.protocol.descriptions import (
     TopologySettings,
     TopologyType,
 )
+from driver.read_concern import ReadConcern, read_concern_from_options
 from driver.read_preferences import read_preference_from_options
 from driver.tls import build_ssl_context
+from driver.write_concern import WriteConcern, write_concern_from_options
 
 __all__ = ["MongoClient"]
 
@@ -130,6 +135,9 @@ class MongoClient:
             local_threshold=int(options.get("localThresholdMS", 15)) / 1000.0,
         )
         self._read_preference = read_preference_from_options(options)
+        self._write_concern = write_concern_from_options(options)
+        self._read_concern = read_concern_from_options(options)
+        self._cursors_to_kill: list[Any] = []  # dropped unfinished: killed later
         self._topology = Topology(
             topology_settings,
             settings,
@@ -167,6 +175,16 @@ class MongoClient:
     def read_preference(self) -> Any:
         """The read preference from the connection string or keywords (primary by default)."""
         return self._read_preference
+
+    @property
+    def write_concern(self) -> WriteConcern:
+        """The write concern from the connection string or keywords."""
+        return self._write_concern
+
+    @property
+    def read_concern(self) -> ReadConcern:
+        """The read concern from the connection string or keywords."""
+        return self._read_concern
 
     @property
     def topology_description(self) -> TopologyDescription:
@@ -289,12 +307,69 @@ class MongoClient:
         )
         return reply
 
+    # -- databases
+
+    def list_databases(
+        self, session: Any = None, comment: Any = None, **kwargs: Any
+    ) -> CommandCursor:
+        """A cursor over the databases' information documents."""
+        command: dict[str, Any] = {"listDatabases": 1, **kwargs}
+        if comment is not None:
+            command["comment"] = comment
+        reply = self.admin.command(command, session=session)
+        cursor = {"id": 0, "firstBatch": reply["databases"], "ns": "admin.$cmd"}
+        admin = self.admin["$cmd"]
+        return CommandCursor(admin, {"cursor": cursor}, (self.HOST, self.PORT), None)
+
+    def list_database_names(self, session: Any = None, comment: Any = None) -> list[str]:
+        """The names of the databases."""
+        cursor = self.list_databases(session=session, comment=comment, nameOnly=True)
+        return [info["name"] for info in cursor]
+
+    def drop_database(
+        self, name_or_database: Any, session: Any = None, comment: Any = None
+    ) -> None:
+        """Drop a database (and everything in it)."""
+        name = getattr(name_or_database, "name", name_or_database)
+        if not isinstance(name, str):
+            raise TypeError("name_or_database must be a str or a database")
+        command: dict[str, Any] = {"dropDatabase": 1}
+        if comment is not None:
+            command["comment"] = comment
+        if not self._write_concern.is_server_default:
+            command["writeConcern"] = self._write_concern.document
+        self[name].command(command, session=session)
+
+    def server_info(self, session: Any = None) -> dict[str, Any]:
+        """The server's ``buildInfo``."""
+        reply = self.admin.command("buildinfo", session=session)
+        return dict(reply)
+
+    def _kill_dropped_cursors(self) -> None:
+        """killCursors for cursors dropped unfinished (queued by their finalizers)."""
+        while self._cursors_to_kill:
+            address, namespace, cursor_id, session = self._cursors_to_kill.pop()
+            database, _, collection = namespace.partition(".")
+            with contextlib.suppress(Exception):
+                self._executor.run(
+                    Command(
+                        database,
+                        {"killCursors": collection, "cursors": [Int64(cursor_id)]},
+                        address=address,
+                        session=session,
+                        check=False,
+                        selection_timeout=1.0,
+                    )
+                )
+            self._executor.release_session(session)
+
     # -- life cycle
 
     def close(self) -> None:
         """Stop monitoring and close every connection; the client cannot be used again."""
         if self._closed:
             return
+        self._kill_dropped_cursors()
         self._closed = True
         self._executor.end_sessions()
         self._topology.close()

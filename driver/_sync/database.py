@@ -14,9 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from driver._sync.collection import Collection
+from driver._sync.cursor import CommandCursor
+from driver._sync.executor import Command
 from driver.bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
-from driver.errors import ConfigurationError, InvalidName
+from driver.errors import CollectionInvalid, ConfigurationError, InvalidName
 from driver.protocol.commands import check_command_reply
+from driver.read_concern import ReadConcern
+from driver.write_concern import WriteConcern
 
 if TYPE_CHECKING:
     from driver._sync.client import MongoClient
@@ -42,11 +47,199 @@ class Database:
         client: MongoClient,
         name: str,
         codec_options: CodecOptions[Any] | None = None,
+        read_preference: Any = None,
+        write_concern: WriteConcern | None = None,
+        read_concern: ReadConcern | None = None,
     ) -> None:
         _check_name(name)
         self._client = client
         self._name = name
         self._codec_options = codec_options or client.codec_options
+        self._read_preference = read_preference or client.read_preference
+        self._write_concern = write_concern or client.write_concern
+        self._read_concern = read_concern or client.read_concern
+
+    @property
+    def read_preference(self) -> Any:
+        return self._read_preference
+
+    @property
+    def write_concern(self) -> WriteConcern:
+        return self._write_concern
+
+    @property
+    def read_concern(self) -> ReadConcern:
+        return self._read_concern
+
+    def with_options(
+        self,
+        codec_options: CodecOptions[Any] | None = None,
+        read_preference: Any = None,
+        write_concern: WriteConcern | None = None,
+        read_concern: ReadConcern | None = None,
+    ) -> Database:
+        """A copy of this database with some options changed."""
+        return Database(
+            self._client,
+            self._name,
+            codec_options or self._codec_options,
+            read_preference or self._read_preference,
+            write_concern or self._write_concern,
+            read_concern or self._read_concern,
+        )
+
+    # -- collections
+
+    def get_collection(
+        self,
+        name: str,
+        codec_options: CodecOptions[Any] | None = None,
+        read_preference: Any = None,
+        write_concern: WriteConcern | None = None,
+        read_concern: ReadConcern | None = None,
+    ) -> Collection:
+        """A collection of this database (nothing is sent)."""
+        return Collection(
+            self, name, codec_options, read_preference, write_concern, read_concern
+        )
+
+    def __getitem__(self, name: str) -> Collection:
+        return Collection(self, name)
+
+    def __getattr__(self, name: str) -> Collection:
+        if name.startswith("_"):
+            raise AttributeError(
+                f"Database has no attribute {name!r}; to reach a collection with that "
+                f"name use database[{name!r}]"
+            )
+        return Collection(self, name)
+
+    def _list_collections(
+        self, filter: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        cursor = self.list_collections(filter=filter, comment=comment, **kwargs)
+        return cursor.to_list()
+
+    def list_collections(
+        self,
+        session: Any = None,
+        filter: Mapping[str, Any] | None = None,
+        comment: Any = None,
+        **kwargs: Any,
+    ) -> CommandCursor:
+        """A cursor over the collections' information documents."""
+        if session is not None:
+            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        command: dict[str, Any] = {"listCollections": 1, "cursor": {}, **kwargs}
+        if filter is not None:
+            command["filter"] = filter
+        if comment is not None:
+            command["comment"] = comment
+        reply, address, kept = self._client._executor.run(
+            Command(self._name, command, retryable=True, codec_options=self._codec_options,
+                    keep_session=True)
+        )
+        return CommandCursor(self["$cmd"], reply, address, kept)
+
+    def list_collection_names(
+        self,
+        session: Any = None,
+        filter: Mapping[str, Any] | None = None,
+        comment: Any = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """The names of the collections (and views), optionally filtered."""
+        cursor = self.list_collections(
+            session=session, filter=filter, comment=comment, nameOnly=True, **kwargs
+        )
+        return [info["name"] for info in cursor]
+
+    def create_collection(
+        self,
+        name: str,
+        codec_options: CodecOptions[Any] | None = None,
+        read_preference: Any = None,
+        write_concern: WriteConcern | None = None,
+        read_concern: ReadConcern | None = None,
+        session: Any = None,
+        check_exists: bool | None = True,
+        **kwargs: Any,
+    ) -> Collection:
+        """Create a collection with options (validator, capped, timeseries, viewOn,
+        pipeline, collation, clusteredIndex, ...); CollectionInvalid if it exists."""
+        if session is not None:
+            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        collection = self.get_collection(
+            name, codec_options, read_preference, write_concern, read_concern
+        )
+        if check_exists and name in self.list_collection_names(filter={"name": name}):
+            raise CollectionInvalid(f"collection {self._name}.{name} already exists")
+        command: dict[str, Any] = {"create": name, **kwargs}
+        concern = collection.write_concern
+        if not concern.is_server_default:
+            command["writeConcern"] = concern.document
+        self._client._executor.run(
+            Command(self._name, command, write=True, codec_options=self._codec_options)
+        )
+        return collection
+
+    def drop_collection(
+        self, name_or_collection: Any, session: Any = None, comment: Any = None,
+        encrypted_fields: Any = None, **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Drop a collection; dropping one that does not exist is not an error."""
+        if session is not None:
+            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        name = getattr(name_or_collection, "name", name_or_collection)
+        if not isinstance(name, str):
+            raise TypeError("name_or_collection must be a str or a collection")
+        command: dict[str, Any] = {"drop": name, **kwargs}
+        if comment is not None:
+            command["comment"] = comment
+        if not self._write_concern.is_server_default:
+            command["writeConcern"] = self._write_concern.document
+        reply, _, _ = self._client._executor.run(
+            Command(self._name, command, write=True, check=False,
+                    codec_options=self._codec_options)
+        )
+        if not reply.get("ok") and reply.get("code") != 26:  # 26: it did not exist
+            check_command_reply(reply)
+        return dict(reply)
+
+    def aggregate(
+        self, pipeline: Sequence[Mapping[str, Any]], session: Any = None, **kwargs: Any
+    ) -> CommandCursor:
+        """A database-level aggregation (``$currentOp``, ``$listLocalSessions``, ...)."""
+        return Collection(self, "$cmd.aggregate")._aggregate_on(
+            1, pipeline, session=session, **kwargs
+        )
+
+    def cursor_command(
+        self,
+        command: str | Mapping[str, Any],
+        value: Any = 1,
+        read_preference: Any = None,
+        codec_options: CodecOptions[Any] | None = None,
+        session: Any = None,
+        comment: Any = None,
+        max_await_time_ms: int | None = None,
+        **kwargs: Any,
+    ) -> CommandCursor:
+        """Run a command that answers with a cursor, and iterate it."""
+        if session is not None:
+            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        document = {command: value, **kwargs} if isinstance(command, str) else {**command, **kwargs}
+        if comment is not None:
+            document["comment"] = comment
+        options = codec_options or self._codec_options
+        reply, address, kept = self._client._executor.run(
+            Command(self._name, document, read_preference=read_preference,
+                    codec_options=options, keep_session=True)
+        )
+        return CommandCursor(
+            self["$cmd"].with_options(codec_options=options), reply, address, kept,
+            max_await_time_ms=max_await_time_ms,
+        )
 
     @property
     def name(self) -> str:
