@@ -6,8 +6,8 @@ A cursor sends nothing until it is iterated. Its first command returns a first b
 and a cursor id; each later batch comes from ``getMore`` on the same server, with the
 same implicit session, and only when the previous batch is used up, so memory stays
 flat however many documents there are. ``close()`` (or reaching the end) frees the
-server-side cursor with ``killCursors``; a cursor dropped unfinished is killed at the
-client's next operation, or when the client closes.
+server-side cursor with ``killCursors``; a cursor dropped unfinished is killed when the
+client next starts a cursor, or when it closes.
 
 Example (needs a server)::
 
@@ -404,10 +404,16 @@ class Cursor(_Batches):
             command["noCursorTimeout"] = True
         if self._allow_partial:
             command["allowPartialResults"] = True
+        concern = self._collection.read_concern
+        if not concern.is_server_default:
+            command["readConcern"] = concern.document
         return command
 
     def _start(self) -> None:
         collection = self._collection
+        client = collection.database.client
+        if client._cursors_to_kill:
+            client._kill_dropped_cursors()
         reply, address, session = self._executor.run(
             Command(
                 collection.database.name,
