@@ -24,6 +24,7 @@ from driver._async.cursor import AsyncCommandCursor
 from driver._async.database import AsyncDatabase
 from driver._async.executor import AsyncExecutor, Command
 from driver._async.pool import PoolOptions
+from driver._async.session import AsyncClientSession, SessionOptions
 from driver._async.topology import AsyncTopology, SrvPolling
 from driver._backends.asyncio import spawn
 from driver.bson import Int64
@@ -286,6 +287,7 @@ class AsyncMongoClient:
         command: Mapping[str, Any],
         codec_options: CodecOptions[Any],
         read_preference: Any = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Any:
         """Run one command and return its reply unchecked (the caller reads ``ok``).
 
@@ -301,9 +303,27 @@ class AsyncMongoClient:
                 read_preference=read_preference,
                 codec_options=codec_options,
                 check=False,
+                **(extra or {}),
             )
         )
         return reply
+
+    # -- sessions
+
+    def start_session(
+        self,
+        causal_consistency: bool | None = None,
+        default_transaction_options: Any = None,
+        snapshot: bool | None = False,
+    ) -> AsyncClientSession:
+        """A session to pass as ``session=`` to operations (end it, or use ``with``).
+
+        Transactions are not supported yet.
+        """
+        if self._closed:
+            raise InvalidOperation("cannot start a session on a closed client")
+        options = SessionOptions(causal_consistency, default_transaction_options, snapshot)
+        return AsyncClientSession(self, options)
 
     # -- databases
 

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from driver._async.cursor import AsyncCommandCursor, AsyncCursor
 from driver._async.executor import Command
+from driver._async.session import AsyncClientSession
 from driver.bson.codec_options import CodecOptions
-from driver.errors import InvalidName, InvalidOperation, OperationFailure
+from driver.errors import InvalidName, OperationFailure
 from driver.operations import (
     IndexModel,
     ReturnDocument,
@@ -68,9 +69,16 @@ def _check_collection_name(name: str) -> None:
         raise InvalidName("collection names must not contain the null character")
 
 
-def _no_session(session: Any) -> None:
-    if session is not None:
-        raise InvalidOperation("explicit sessions are not supported yet: omit session=")
+def _session_args(collection: AsyncCollection, session: Any) -> dict[str, Any]:
+    """The executor arguments for an explicit session (``session=``), or none."""
+    if session is None:
+        return {}
+    if not isinstance(session, AsyncClientSession):
+        raise TypeError(f"session must be a ClientSession, not {type(session).__name__}")
+    return {
+        "session": session._use(collection.database.client),
+        "client_session": session,
+    }
 
 
 class AsyncCollection:
@@ -192,6 +200,7 @@ class AsyncCollection:
         *,
         retryable: bool = True,
         sequences: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Any:
         acknowledged = self._write_concern_field(command)
         reply, _, _ = await self._executor.run(
@@ -203,13 +212,20 @@ class AsyncCollection:
                 retryable=retryable,
                 codec_options=self._codec_options,
                 unacknowledged=not acknowledged,
+                **(extra or {}),
             )
         )
         if reply is not None:
             check_write_reply(reply)
         return reply
 
-    async def _read(self, command: dict[str, Any], *, retryable: bool = True) -> Any:
+    async def _read(
+        self,
+        command: dict[str, Any],
+        *,
+        retryable: bool = True,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Any:
         self._read_concern_field(command)
         reply, _, _ = await self._executor.run(
             Command(
@@ -218,6 +234,7 @@ class AsyncCollection:
                 read_preference=self._read_preference,
                 retryable=retryable,
                 codec_options=self._codec_options,
+                **(extra or {}),
             )
         )
         return reply
@@ -232,7 +249,7 @@ class AsyncCollection:
         comment: Any = None,
     ) -> InsertOneResult:
         """Insert one document (given an ``_id`` first if it has none, in place)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         if not isinstance(document, Mapping):
             raise TypeError(f"document must be a mapping, not {type(document).__name__}")
         inserted_id = ensure_id(document)
@@ -241,7 +258,7 @@ class AsyncCollection:
             command["bypassDocumentValidation"] = bypass_document_validation
         if comment is not None:
             command["comment"] = comment
-        reply = await self._write(command, sequences={"documents": [document]})
+        reply = await self._write(command, sequences={"documents": [document]}, extra=extra)
         return InsertOneResult(inserted_id, reply is not None)
 
     async def insert_many(
@@ -253,7 +270,7 @@ class AsyncCollection:
         comment: Any = None,
     ) -> InsertManyResult:
         """Insert documents in batches; BulkWriteError reports any that failed."""
-        _no_session(session)
+        extra = _session_args(self, session)
         if isinstance(documents, Mapping) or not isinstance(documents, Iterable):
             raise TypeError("documents must be a non-empty list")
         docs = list(documents)
@@ -267,7 +284,7 @@ class AsyncCollection:
             codec_options=self._codec_options,
         )
         ids = [ensure_id(doc) for doc in docs]
-        acknowledged = await self._run_plan(plan)
+        acknowledged = await self._run_plan(plan, extra)
         return InsertManyResult(ids, acknowledged is not None)
 
     # -- bulk
@@ -280,7 +297,9 @@ class AsyncCollection:
             return WriteConcern(w=1)
         return concern
 
-    async def _run_plan(self, plan: BulkPlan) -> BulkWriteResult | None:
+    async def _run_plan(
+        self, plan: BulkPlan, extra: Mapping[str, Any]
+    ) -> BulkWriteResult | None:
         """Send every batch of a bulk; None for an unacknowledged one."""
         acknowledged = self._write_concern.acknowledged
         merger = BulkResultMerger()
@@ -295,6 +314,7 @@ class AsyncCollection:
                     retryable=plan.retryable,
                     codec_options=self._codec_options,
                     unacknowledged=unacknowledged,
+                    **extra,
                 )
             )
             if reply is None:
@@ -316,7 +336,7 @@ class AsyncCollection:
         let: Mapping[str, Any] | None = None,
     ) -> BulkWriteResult:
         """Run InsertOne/UpdateOne/.../DeleteMany requests in as few commands as fit."""
-        _no_session(session)
+        extra = _session_args(self, session)
         plan = plan_bulk_write(
             requests,
             collection=self._name,
@@ -329,7 +349,7 @@ class AsyncCollection:
         )
         if not self._write_concern.acknowledged:
             check_unacknowledged(plan, 99)
-        result = await self._run_plan(plan)
+        result = await self._run_plan(plan, extra)
         return result if result is not None else BulkWriteResult({}, False)
 
     # -- updates and deletes
@@ -348,6 +368,7 @@ class AsyncCollection:
         comment: Any,
         bypass_document_validation: bool | None,
         sort: Any = None,
+        extra: Mapping[str, Any],
     ) -> UpdateResult:
         statement: dict[str, Any] = {"q": filter, "u": update, "multi": multi, "upsert": upsert}
         if collation is not None:
@@ -363,7 +384,9 @@ class AsyncCollection:
                            ("bypassDocumentValidation", bypass_document_validation)):
             if value is not None:
                 command[key] = value
-        reply = await self._write(command, retryable=not multi, sequences={"updates": [statement]})
+        reply = await self._write(
+            command, retryable=not multi, sequences={"updates": [statement]}, extra=extra
+        )
         if reply is None:
             return UpdateResult({}, False)
         raw = dict(reply)
@@ -386,12 +409,12 @@ class AsyncCollection:
         sort: Any = None,
     ) -> UpdateResult:
         """Update the first document matching ``filter`` (``$set``-style or a pipeline)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_update(update)
         return await self._update(
             filter, update, multi=False, upsert=upsert, collation=collation,
             array_filters=array_filters, hint=hint, let=let, comment=comment,
-            bypass_document_validation=bypass_document_validation, sort=sort,
+            bypass_document_validation=bypass_document_validation, sort=sort, extra=extra,
         )
 
     async def update_many(
@@ -408,12 +431,12 @@ class AsyncCollection:
         comment: Any = None,
     ) -> UpdateResult:
         """Update every document matching ``filter``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_update(update)
         return await self._update(
             filter, update, multi=True, upsert=upsert, collation=collation,
             array_filters=array_filters, hint=hint, let=let, comment=comment,
-            bypass_document_validation=bypass_document_validation,
+            bypass_document_validation=bypass_document_validation, extra=extra,
         )
 
     async def replace_one(
@@ -430,17 +453,17 @@ class AsyncCollection:
         sort: Any = None,
     ) -> UpdateResult:
         """Replace the first document matching ``filter`` (no ``$`` operators)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_replace(replacement)
         return await self._update(
             filter, replacement, multi=False, upsert=upsert, collation=collation,
             array_filters=None, hint=hint, let=let, comment=comment,
-            bypass_document_validation=bypass_document_validation, sort=sort,
+            bypass_document_validation=bypass_document_validation, sort=sort, extra=extra,
         )
 
     async def _delete(
         self, filter: Mapping[str, Any], *, limit: int, collation: Any, hint: Any,
-        let: Any, comment: Any,
+        let: Any, comment: Any, extra: Mapping[str, Any],
     ) -> DeleteResult:
         if not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
@@ -454,7 +477,7 @@ class AsyncCollection:
             if value is not None:
                 command[key] = value
         reply = await self._write(
-            command, retryable=limit == 1, sequences={"deletes": [statement]}
+            command, retryable=limit == 1, sequences={"deletes": [statement]}, extra=extra
         )
         return DeleteResult({} if reply is None else reply, reply is not None)
 
@@ -463,18 +486,18 @@ class AsyncCollection:
         session: Any = None, let: Mapping[str, Any] | None = None, comment: Any = None,
     ) -> DeleteResult:
         """Delete the first document matching ``filter``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         return await self._delete(filter, limit=1, collation=collation, hint=hint, let=let,
-                                  comment=comment)
+                                  comment=comment, extra=extra)
 
     async def delete_many(
         self, filter: Mapping[str, Any], collation: Any = None, hint: Any = None,
         session: Any = None, let: Mapping[str, Any] | None = None, comment: Any = None,
     ) -> DeleteResult:
         """Delete every document matching ``filter``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         return await self._delete(filter, limit=0, collation=collation, hint=hint, let=let,
-                                  comment=comment)
+                                  comment=comment, extra=extra)
 
     # -- reads
 
@@ -496,7 +519,7 @@ class AsyncCollection:
         **kwargs: Any,
     ) -> int:
         """How many documents match ``filter`` (an aggregation; exact)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         pipeline: list[dict[str, Any]] = [{"$match": filter}]
         if "skip" in kwargs:
             pipeline.append({"$skip": kwargs.pop("skip")})
@@ -511,7 +534,7 @@ class AsyncCollection:
         if "maxTimeMS" in kwargs:
             command["maxTimeMS"] = kwargs.pop("maxTimeMS")
         command.update(kwargs)
-        reply = await self._read(command)
+        reply = await self._read(command, extra=extra)
         batch = reply["cursor"]["firstBatch"]
         return int(batch[0]["n"]) if batch else 0
 
@@ -533,7 +556,7 @@ class AsyncCollection:
         comment: Any = None, **kwargs: Any,
     ) -> list[Any]:
         """The distinct values of ``key`` among the matching documents."""
-        _no_session(session)
+        extra = _session_args(self, session)
         if not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
         command: dict[str, Any] = {"distinct": self._name, "key": key, **kwargs}
@@ -541,7 +564,7 @@ class AsyncCollection:
             command["query"] = filter
         if comment is not None:
             command["comment"] = comment
-        reply = await self._read(command)
+        reply = await self._read(command, extra=extra)
         return list(reply["values"])
 
     async def aggregate(
@@ -561,7 +584,7 @@ class AsyncCollection:
         let: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any,
     ) -> AsyncCommandCursor:
         # ``target``: the collection name, or 1 for a database-level aggregation.
-        _no_session(session)
+        extra = _session_args(self, session)
         if not isinstance(pipeline, Sequence) or isinstance(pipeline, (str, bytes, Mapping)):
             raise TypeError("pipeline must be a list of stages")
         stages = list(pipeline)
@@ -593,20 +616,23 @@ class AsyncCollection:
                 retryable=not writes,
                 codec_options=self._codec_options,
                 keep_session=True,
+                **extra,
             )
         )
         return AsyncCommandCursor(self, reply, address, kept, batch_size=batch_size or 0,
-                                  max_await_time_ms=max_await, comment=comment)
+                                  max_await_time_ms=max_await, comment=comment,
+                                  client_session=extra.get("client_session"))
 
     # -- find and modify
 
     async def _find_and_modify(
         self, filter: Mapping[str, Any], *, projection: Any, sort: Any, upsert: Any,
-        return_document: bool, hint: Any, let: Any, comment: Any, extra: dict[str, Any],
+        return_document: bool, hint: Any, let: Any, comment: Any, fields: dict[str, Any],
+        extra: Mapping[str, Any],
     ) -> Any:
         if not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
-        command: dict[str, Any] = {"findAndModify": self._name, "query": filter, **extra}
+        command: dict[str, Any] = {"findAndModify": self._name, "query": filter, **fields}
         if projection is not None:
             command["fields"] = (
                 dict(projection) if isinstance(projection, Mapping)
@@ -621,7 +647,7 @@ class AsyncCollection:
         for key, value in (("hint", hint), ("let", let), ("comment", comment)):
             if value is not None:
                 command[key] = hint_document(value) if key == "hint" else value
-        reply = await self._write(command)
+        reply = await self._write(command, extra=extra)
         return None if reply is None else reply.get("value")
 
     async def find_one_and_delete(
@@ -630,10 +656,10 @@ class AsyncCollection:
         comment: Any = None, **kwargs: Any,
     ) -> Any:
         """Delete the first matching document and return it (or None)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         return await self._find_and_modify(
             filter, projection=projection, sort=sort, upsert=None, return_document=False,
-            hint=hint, let=let, comment=comment, extra={"remove": True, **kwargs},
+            hint=hint, let=let, comment=comment, fields={"remove": True, **kwargs}, extra=extra,
         )
 
     async def find_one_and_replace(
@@ -643,12 +669,12 @@ class AsyncCollection:
         let: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any,
     ) -> Any:
         """Replace the first matching document; the document before (or after) it."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_replace(replacement)
         return await self._find_and_modify(
             filter, projection=projection, sort=sort, upsert=upsert,
             return_document=return_document, hint=hint, let=let, comment=comment,
-            extra={"update": replacement, **kwargs},
+            fields={"update": replacement, **kwargs}, extra=extra,
         )
 
     async def find_one_and_update(
@@ -658,14 +684,15 @@ class AsyncCollection:
         let: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any,
     ) -> Any:
         """Update the first matching document; the document before (or after) it."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_update(update)
-        extra: dict[str, Any] = {"update": update, **kwargs}
+        fields: dict[str, Any] = {"update": update, **kwargs}
         if array_filters is not None:
-            extra["arrayFilters"] = list(array_filters)
+            fields["arrayFilters"] = list(array_filters)
         return await self._find_and_modify(
             filter, projection=projection, sort=sort, upsert=upsert,
-            return_document=return_document, hint=hint, let=let, comment=comment, extra=extra,
+            return_document=return_document, hint=hint, let=let, comment=comment,
+            fields=fields, extra=extra,
         )
 
     # -- indexes
@@ -675,7 +702,7 @@ class AsyncCollection:
         **kwargs: Any,
     ) -> list[str]:
         """Create indexes; their names."""
-        _no_session(session)
+        extra = _session_args(self, session)
         models = list(indexes)
         if not models or not all(isinstance(model, IndexModel) for model in models):
             raise TypeError("indexes must be a non-empty list of IndexModel")
@@ -686,7 +713,7 @@ class AsyncCollection:
         }
         if comment is not None:
             command["comment"] = comment
-        await self._write(command, retryable=False)
+        await self._write(command, retryable=False, extra=extra)
         return [model.document["name"] for model in models]
 
     async def create_index(
@@ -705,7 +732,7 @@ class AsyncCollection:
         self, index_or_name: Any, session: Any = None, comment: Any = None, **kwargs: Any
     ) -> None:
         """Drop one index, by name or by its keys."""
-        _no_session(session)
+        extra = _session_args(self, session)
         name = index_or_name
         if isinstance(index_or_name, IndexModel):
             name = index_or_name.document["name"]
@@ -718,26 +745,26 @@ class AsyncCollection:
         command: dict[str, Any] = {"dropIndexes": self._name, "index": name, **kwargs}
         if comment is not None:
             command["comment"] = comment
-        await self._write(command, retryable=False)
+        await self._write(command, retryable=False, extra=extra)
 
     async def drop_indexes(self, session: Any = None, comment: Any = None, **kwargs: Any) -> None:
         """Drop every index but ``_id_``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         command: dict[str, Any] = {"dropIndexes": self._name, "index": "*", **kwargs}
         if comment is not None:
             command["comment"] = comment
-        await self._write(command, retryable=False)
+        await self._write(command, retryable=False, extra=extra)
 
     async def list_indexes(self, session: Any = None, comment: Any = None) -> AsyncCommandCursor:
         """A cursor over the index documents."""
-        _no_session(session)
+        extra = _session_args(self, session)
         command: dict[str, Any] = {"listIndexes": self._name, "cursor": {}}
         if comment is not None:
             command["comment"] = comment
         try:
             reply, address, kept = await self._executor.run(
                 Command(self._database.name, command, retryable=True,
-                        codec_options=self._codec_options, keep_session=True)
+                        codec_options=self._codec_options, keep_session=True, **extra)
             )
         except OperationFailure as exc:
             if exc.code != 26:  # NamespaceNotFound: no collection, no indexes
@@ -745,7 +772,9 @@ class AsyncCollection:
             reply, address, kept = (
                 {"cursor": {"id": 0, "firstBatch": [], "ns": self.full_name}}, None, None
             )
-        return AsyncCommandCursor(self, reply, address, kept)
+        return AsyncCommandCursor(
+            self, reply, address, kept, client_session=extra.get("client_session")
+        )
 
     async def index_information(self, session: Any = None, comment: Any = None) -> dict[str, Any]:
         """``{name: {"key": [(field, direction), ...], ...options}}`` for every index."""
@@ -768,7 +797,7 @@ class AsyncCollection:
         self, new_name: str, session: Any = None, comment: Any = None, **kwargs: Any
     ) -> Any:
         """Rename the collection (``dropTarget=True`` to replace an existing one)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         _check_collection_name(new_name)
         command: dict[str, Any] = {
             "renameCollection": self.full_name,
@@ -779,7 +808,7 @@ class AsyncCollection:
             command["comment"] = comment
         self._write_concern_field(command)
         reply, _, _ = await self._executor.run(
-            Command("admin", command, write=True, codec_options=self._codec_options)
+            Command("admin", command, write=True, codec_options=self._codec_options, **extra)
         )
         return reply
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from driver._async.collection import AsyncCollection
+from driver._async.collection import AsyncCollection, _session_args
 from driver._async.cursor import AsyncCommandCursor
 from driver._async.executor import Command
 from driver.bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
-from driver.errors import CollectionInvalid, ConfigurationError, InvalidName
+from driver.errors import CollectionInvalid, InvalidName
 from driver.protocol.commands import check_command_reply
 from driver.read_concern import ReadConcern
 from driver.write_concern import WriteConcern
@@ -126,8 +126,7 @@ class AsyncDatabase:
         **kwargs: Any,
     ) -> AsyncCommandCursor:
         """A cursor over the collections' information documents."""
-        if session is not None:
-            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        extra = _session_args(self["$cmd"], session)
         command: dict[str, Any] = {"listCollections": 1, "cursor": {}, **kwargs}
         if filter is not None:
             command["filter"] = filter
@@ -135,9 +134,11 @@ class AsyncDatabase:
             command["comment"] = comment
         reply, address, kept = await self._client._executor.run(
             Command(self._name, command, retryable=True, codec_options=self._codec_options,
-                    keep_session=True)
+                    keep_session=True, **extra)
         )
-        return AsyncCommandCursor(self["$cmd"], reply, address, kept)
+        return AsyncCommandCursor(
+            self["$cmd"], reply, address, kept, client_session=extra.get("client_session")
+        )
 
     async def list_collection_names(
         self,
@@ -165,8 +166,7 @@ class AsyncDatabase:
     ) -> AsyncCollection:
         """Create a collection with options (validator, capped, timeseries, viewOn,
         pipeline, collation, clusteredIndex, ...); CollectionInvalid if it exists."""
-        if session is not None:
-            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        extra = _session_args(self["$cmd"], session)
         collection = self.get_collection(
             name, codec_options, read_preference, write_concern, read_concern
         )
@@ -177,7 +177,7 @@ class AsyncDatabase:
         if not concern.is_server_default:
             command["writeConcern"] = concern.document
         await self._client._executor.run(
-            Command(self._name, command, write=True, codec_options=self._codec_options)
+            Command(self._name, command, write=True, codec_options=self._codec_options, **extra)
         )
         return collection
 
@@ -186,8 +186,7 @@ class AsyncDatabase:
         encrypted_fields: Any = None, **kwargs: Any,
     ) -> dict[str, Any]:
         """Drop a collection; dropping one that does not exist is not an error."""
-        if session is not None:
-            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        extra = _session_args(self["$cmd"], session)
         name = getattr(name_or_collection, "name", name_or_collection)
         if not isinstance(name, str):
             raise TypeError("name_or_collection must be a str or a collection")
@@ -198,7 +197,7 @@ class AsyncDatabase:
             command["writeConcern"] = self._write_concern.document
         reply, _, _ = await self._client._executor.run(
             Command(self._name, command, write=True, check=False,
-                    codec_options=self._codec_options)
+                    codec_options=self._codec_options, **extra)
         )
         if not reply.get("ok") and reply.get("code") != 26:  # 26: it did not exist
             check_command_reply(reply)
@@ -224,19 +223,18 @@ class AsyncDatabase:
         **kwargs: Any,
     ) -> AsyncCommandCursor:
         """Run a command that answers with a cursor, and iterate it."""
-        if session is not None:
-            raise ConfigurationError("explicit sessions are not supported yet: omit session=")
+        extra = _session_args(self["$cmd"], session)
         document = {command: value, **kwargs} if isinstance(command, str) else {**command, **kwargs}
         if comment is not None:
             document["comment"] = comment
         options = codec_options or self._codec_options
         reply, address, kept = await self._client._executor.run(
             Command(self._name, document, read_preference=read_preference,
-                    codec_options=options, keep_session=True)
+                    codec_options=options, keep_session=True, **extra)
         )
         return AsyncCommandCursor(
             self["$cmd"].with_options(codec_options=options), reply, address, kept,
-            max_await_time_ms=max_await_time_ms,
+            max_await_time_ms=max_await_time_ms, client_session=extra.get("client_session"),
         )
 
     @property
@@ -273,10 +271,7 @@ class AsyncDatabase:
         default options, not the database's, as in PyMongo). ``read_preference``
         chooses the server (default: the primary, as in PyMongo).
         """
-        if session is not None:
-            raise ConfigurationError(
-                "explicit sessions are not supported yet: call command() without session="
-            )
+        extra = _session_args(self["$cmd"], session)
         if isinstance(command, str):
             document: dict[str, Any] = {command: value, **kwargs}
         else:
@@ -284,7 +279,7 @@ class AsyncDatabase:
         if comment is not None:
             document["comment"] = comment
         reply = await self._client._run_command(
-            self._name, document, codec_options, read_preference
+            self._name, document, codec_options, read_preference, extra
         )
         if check and not (
             allowable_errors

@@ -26,6 +26,7 @@ from driver._sync.cursor import CommandCursor
 from driver._sync.database import Database
 from driver._sync.executor import Executor, Command
 from driver._sync.pool import PoolOptions
+from driver._sync.session import ClientSession, SessionOptions
 from driver._sync.topology import Topology, SrvPolling
 from driver._backends.sync import spawn
 from driver.bson import Int64
@@ -288,6 +289,7 @@ class MongoClient:
         command: Mapping[str, Any],
         codec_options: CodecOptions[Any],
         read_preference: Any = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Any:
         """Run one command and return its reply unchecked (the caller reads ``ok``).
 
@@ -303,9 +305,27 @@ class MongoClient:
                 read_preference=read_preference,
                 codec_options=codec_options,
                 check=False,
+                **(extra or {}),
             )
         )
         return reply
+
+    # -- sessions
+
+    def start_session(
+        self,
+        causal_consistency: bool | None = None,
+        default_transaction_options: Any = None,
+        snapshot: bool | None = False,
+    ) -> ClientSession:
+        """A session to pass as ``session=`` to operations (end it, or use ``with``).
+
+        Transactions are not supported yet.
+        """
+        if self._closed:
+            raise InvalidOperation("cannot start a session on a closed client")
+        options = SessionOptions(causal_consistency, default_transaction_options, snapshot)
+        return ClientSession(self, options)
 
     # -- databases
 

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from driver._sync.cursor import CommandCursor, Cursor
 from driver._sync.executor import Command
+from driver._sync.session import ClientSession
 from driver.bson.codec_options import CodecOptions
-from driver.errors import InvalidName, InvalidOperation, OperationFailure
+from driver.errors import InvalidName, OperationFailure
 from driver.operations import (
     IndexModel,
     ReturnDocument,
@@ -70,9 +71,16 @@ def _check_collection_name(name: str) -> None:
         raise InvalidName("collection names must not contain the null character")
 
 
-def _no_session(session: Any) -> None:
-    if session is not None:
-        raise InvalidOperation("explicit sessions are not supported yet: omit session=")
+def _session_args(collection: Collection, session: Any) -> dict[str, Any]:
+    """The executor arguments for an explicit session (``session=``), or none."""
+    if session is None:
+        return {}
+    if not isinstance(session, ClientSession):
+        raise TypeError(f"session must be a ClientSession, not {type(session).__name__}")
+    return {
+        "session": session._use(collection.database.client),
+        "client_session": session,
+    }
 
 
 class Collection:
@@ -194,6 +202,7 @@ class Collection:
         *,
         retryable: bool = True,
         sequences: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Any:
         acknowledged = self._write_concern_field(command)
         reply, _, _ = self._executor.run(
@@ -205,13 +214,20 @@ class Collection:
                 retryable=retryable,
                 codec_options=self._codec_options,
                 unacknowledged=not acknowledged,
+                **(extra or {}),
             )
         )
         if reply is not None:
             check_write_reply(reply)
         return reply
 
-    def _read(self, command: dict[str, Any], *, retryable: bool = True) -> Any:
+    def _read(
+        self,
+        command: dict[str, Any],
+        *,
+        retryable: bool = True,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Any:
         self._read_concern_field(command)
         reply, _, _ = self._executor.run(
             Command(
@@ -220,6 +236,7 @@ class Collection:
                 read_preference=self._read_preference,
                 retryable=retryable,
                 codec_options=self._codec_options,
+                **(extra or {}),
             )
         )
         return reply
@@ -234,7 +251,7 @@ class Collection:
         comment: Any = None,
     ) -> InsertOneResult:
         """Insert one document (given an ``_id`` first if it has none, in place)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         if not isinstance(document, Mapping):
             raise TypeError(f"document must be a mapping, not {type(document).__name__}")
         inserted_id = ensure_id(document)
@@ -243,7 +260,7 @@ class Collection:
             command["bypassDocumentValidation"] = bypass_document_validation
         if comment is not None:
             command["comment"] = comment
-        reply = self._write(command, sequences={"documents": [document]})
+        reply = self._write(command, sequences={"documents": [document]}, extra=extra)
         return InsertOneResult(inserted_id, reply is not None)
 
     def insert_many(
@@ -255,7 +272,7 @@ class Collection:
         comment: Any = None,
     ) -> InsertManyResult:
         """Insert documents in batches; BulkWriteError reports any that failed."""
-        _no_session(session)
+        extra = _session_args(self, session)
         if isinstance(documents, Mapping) or not isinstance(documents, Iterable):
             raise TypeError("documents must be a non-empty list")
         docs = list(documents)
@@ -269,7 +286,7 @@ class Collection:
             codec_options=self._codec_options,
         )
         ids = [ensure_id(doc) for doc in docs]
-        acknowledged = self._run_plan(plan)
+        acknowledged = self._run_plan(plan, extra)
         return InsertManyResult(ids, acknowledged is not None)
 
     # -- bulk
@@ -282,7 +299,9 @@ class Collection:
             return WriteConcern(w=1)
         return concern
 
-    def _run_plan(self, plan: BulkPlan) -> BulkWriteResult | None:
+    def _run_plan(
+        self, plan: BulkPlan, extra: Mapping[str, Any]
+    ) -> BulkWriteResult | None:
         """Send every batch of a bulk; None for an unacknowledged one."""
         acknowledged = self._write_concern.acknowledged
         merger = BulkResultMerger()
@@ -297,6 +316,7 @@ class Collection:
                     retryable=plan.retryable,
                     codec_options=self._codec_options,
                     unacknowledged=unacknowledged,
+                    **extra,
                 )
             )
             if reply is None:
@@ -318,7 +338,7 @@ class Collection:
         let: Mapping[str, Any] | None = None,
     ) -> BulkWriteResult:
         """Run InsertOne/UpdateOne/.../DeleteMany requests in as few commands as fit."""
-        _no_session(session)
+        extra = _session_args(self, session)
         plan = plan_bulk_write(
             requests,
             collection=self._name,
@@ -331,7 +351,7 @@ class Collection:
         )
         if not self._write_concern.acknowledged:
             check_unacknowledged(plan, 99)
-        result = self._run_plan(plan)
+        result = self._run_plan(plan, extra)
         return result if result is not None else BulkWriteResult({}, False)
 
     # -- updates and deletes
@@ -350,6 +370,7 @@ class Collection:
         comment: Any,
         bypass_document_validation: bool | None,
         sort: Any = None,
+        extra: Mapping[str, Any],
     ) -> UpdateResult:
         statement: dict[str, Any] = {"q": filter, "u": update, "multi": multi, "upsert": upsert}
         if collation is not None:
@@ -365,7 +386,9 @@ class Collection:
                            ("bypassDocumentValidation", bypass_document_validation)):
             if value is not None:
                 command[key] = value
-        reply = self._write(command, retryable=not multi, sequences={"updates": [statement]})
+        reply = self._write(
+            command, retryable=not multi, sequences={"updates": [statement]}, extra=extra
+        )
         if reply is None:
             return UpdateResult({}, False)
         raw = dict(reply)
@@ -388,12 +411,12 @@ class Collection:
         sort: Any = None,
     ) -> UpdateResult:
         """Update the first document matching ``filter`` (``$set``-style or a pipeline)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_update(update)
         return self._update(
             filter, update, multi=False, upsert=upsert, collation=collation,
             array_filters=array_filters, hint=hint, let=let, comment=comment,
-            bypass_document_validation=bypass_document_validation, sort=sort,
+            bypass_document_validation=bypass_document_validation, sort=sort, extra=extra,
         )
 
     def update_many(
@@ -410,12 +433,12 @@ class Collection:
         comment: Any = None,
     ) -> UpdateResult:
         """Update every document matching ``filter``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_update(update)
         return self._update(
             filter, update, multi=True, upsert=upsert, collation=collation,
             array_filters=array_filters, hint=hint, let=let, comment=comment,
-            bypass_document_validation=bypass_document_validation,
+            bypass_document_validation=bypass_document_validation, extra=extra,
         )
 
     def replace_one(
@@ -432,17 +455,17 @@ class Collection:
         sort: Any = None,
     ) -> UpdateResult:
         """Replace the first document matching ``filter`` (no ``$`` operators)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_replace(replacement)
         return self._update(
             filter, replacement, multi=False, upsert=upsert, collation=collation,
             array_filters=None, hint=hint, let=let, comment=comment,
-            bypass_document_validation=bypass_document_validation, sort=sort,
+            bypass_document_validation=bypass_document_validation, sort=sort, extra=extra,
         )
 
     def _delete(
         self, filter: Mapping[str, Any], *, limit: int, collation: Any, hint: Any,
-        let: Any, comment: Any,
+        let: Any, comment: Any, extra: Mapping[str, Any],
     ) -> DeleteResult:
         if not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
@@ -456,7 +479,7 @@ class Collection:
             if value is not None:
                 command[key] = value
         reply = self._write(
-            command, retryable=limit == 1, sequences={"deletes": [statement]}
+            command, retryable=limit == 1, sequences={"deletes": [statement]}, extra=extra
         )
         return DeleteResult({} if reply is None else reply, reply is not None)
 
@@ -465,18 +488,18 @@ class Collection:
         session: Any = None, let: Mapping[str, Any] | None = None, comment: Any = None,
     ) -> DeleteResult:
         """Delete the first document matching ``filter``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         return self._delete(filter, limit=1, collation=collation, hint=hint, let=let,
-                                  comment=comment)
+                                  comment=comment, extra=extra)
 
     def delete_many(
         self, filter: Mapping[str, Any], collation: Any = None, hint: Any = None,
         session: Any = None, let: Mapping[str, Any] | None = None, comment: Any = None,
     ) -> DeleteResult:
         """Delete every document matching ``filter``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         return self._delete(filter, limit=0, collation=collation, hint=hint, let=let,
-                                  comment=comment)
+                                  comment=comment, extra=extra)
 
     # -- reads
 
@@ -498,7 +521,7 @@ class Collection:
         **kwargs: Any,
     ) -> int:
         """How many documents match ``filter`` (an aggregation; exact)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         pipeline: list[dict[str, Any]] = [{"$match": filter}]
         if "skip" in kwargs:
             pipeline.append({"$skip": kwargs.pop("skip")})
@@ -513,7 +536,7 @@ class Collection:
         if "maxTimeMS" in kwargs:
             command["maxTimeMS"] = kwargs.pop("maxTimeMS")
         command.update(kwargs)
-        reply = self._read(command)
+        reply = self._read(command, extra=extra)
         batch = reply["cursor"]["firstBatch"]
         return int(batch[0]["n"]) if batch else 0
 
@@ -535,7 +558,7 @@ class Collection:
         comment: Any = None, **kwargs: Any,
     ) -> list[Any]:
         """The distinct values of ``key`` among the matching documents."""
-        _no_session(session)
+        extra = _session_args(self, session)
         if not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
         command: dict[str, Any] = {"distinct": self._name, "key": key, **kwargs}
@@ -543,7 +566,7 @@ class Collection:
             command["query"] = filter
         if comment is not None:
             command["comment"] = comment
-        reply = self._read(command)
+        reply = self._read(command, extra=extra)
         return list(reply["values"])
 
     def aggregate(
@@ -563,7 +586,7 @@ class Collection:
         let: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any,
     ) -> CommandCursor:
         # ``target``: the collection name, or 1 for a database-level aggregation.
-        _no_session(session)
+        extra = _session_args(self, session)
         if not isinstance(pipeline, Sequence) or isinstance(pipeline, (str, bytes, Mapping)):
             raise TypeError("pipeline must be a list of stages")
         stages = list(pipeline)
@@ -595,20 +618,23 @@ class Collection:
                 retryable=not writes,
                 codec_options=self._codec_options,
                 keep_session=True,
+                **extra,
             )
         )
         return CommandCursor(self, reply, address, kept, batch_size=batch_size or 0,
-                                  max_await_time_ms=max_await, comment=comment)
+                                  max_await_time_ms=max_await, comment=comment,
+                                  client_session=extra.get("client_session"))
 
     # -- find and modify
 
     def _find_and_modify(
         self, filter: Mapping[str, Any], *, projection: Any, sort: Any, upsert: Any,
-        return_document: bool, hint: Any, let: Any, comment: Any, extra: dict[str, Any],
+        return_document: bool, hint: Any, let: Any, comment: Any, fields: dict[str, Any],
+        extra: Mapping[str, Any],
     ) -> Any:
         if not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
-        command: dict[str, Any] = {"findAndModify": self._name, "query": filter, **extra}
+        command: dict[str, Any] = {"findAndModify": self._name, "query": filter, **fields}
         if projection is not None:
             command["fields"] = (
                 dict(projection) if isinstance(projection, Mapping)
@@ -623,7 +649,7 @@ class Collection:
         for key, value in (("hint", hint), ("let", let), ("comment", comment)):
             if value is not None:
                 command[key] = hint_document(value) if key == "hint" else value
-        reply = self._write(command)
+        reply = self._write(command, extra=extra)
         return None if reply is None else reply.get("value")
 
     def find_one_and_delete(
@@ -632,10 +658,10 @@ class Collection:
         comment: Any = None, **kwargs: Any,
     ) -> Any:
         """Delete the first matching document and return it (or None)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         return self._find_and_modify(
             filter, projection=projection, sort=sort, upsert=None, return_document=False,
-            hint=hint, let=let, comment=comment, extra={"remove": True, **kwargs},
+            hint=hint, let=let, comment=comment, fields={"remove": True, **kwargs}, extra=extra,
         )
 
     def find_one_and_replace(
@@ -645,12 +671,12 @@ class Collection:
         let: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any,
     ) -> Any:
         """Replace the first matching document; the document before (or after) it."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_replace(replacement)
         return self._find_and_modify(
             filter, projection=projection, sort=sort, upsert=upsert,
             return_document=return_document, hint=hint, let=let, comment=comment,
-            extra={"update": replacement, **kwargs},
+            fields={"update": replacement, **kwargs}, extra=extra,
         )
 
     def find_one_and_update(
@@ -660,14 +686,15 @@ class Collection:
         let: Mapping[str, Any] | None = None, comment: Any = None, **kwargs: Any,
     ) -> Any:
         """Update the first matching document; the document before (or after) it."""
-        _no_session(session)
+        extra = _session_args(self, session)
         validate_ok_for_update(update)
-        extra: dict[str, Any] = {"update": update, **kwargs}
+        fields: dict[str, Any] = {"update": update, **kwargs}
         if array_filters is not None:
-            extra["arrayFilters"] = list(array_filters)
+            fields["arrayFilters"] = list(array_filters)
         return self._find_and_modify(
             filter, projection=projection, sort=sort, upsert=upsert,
-            return_document=return_document, hint=hint, let=let, comment=comment, extra=extra,
+            return_document=return_document, hint=hint, let=let, comment=comment,
+            fields=fields, extra=extra,
         )
 
     # -- indexes
@@ -677,7 +704,7 @@ class Collection:
         **kwargs: Any,
     ) -> list[str]:
         """Create indexes; their names."""
-        _no_session(session)
+        extra = _session_args(self, session)
         models = list(indexes)
         if not models or not all(isinstance(model, IndexModel) for model in models):
             raise TypeError("indexes must be a non-empty list of IndexModel")
@@ -688,7 +715,7 @@ class Collection:
         }
         if comment is not None:
             command["comment"] = comment
-        self._write(command, retryable=False)
+        self._write(command, retryable=False, extra=extra)
         return [model.document["name"] for model in models]
 
     def create_index(
@@ -707,7 +734,7 @@ class Collection:
         self, index_or_name: Any, session: Any = None, comment: Any = None, **kwargs: Any
     ) -> None:
         """Drop one index, by name or by its keys."""
-        _no_session(session)
+        extra = _session_args(self, session)
         name = index_or_name
         if isinstance(index_or_name, IndexModel):
             name = index_or_name.document["name"]
@@ -720,26 +747,26 @@ class Collection:
         command: dict[str, Any] = {"dropIndexes": self._name, "index": name, **kwargs}
         if comment is not None:
             command["comment"] = comment
-        self._write(command, retryable=False)
+        self._write(command, retryable=False, extra=extra)
 
     def drop_indexes(self, session: Any = None, comment: Any = None, **kwargs: Any) -> None:
         """Drop every index but ``_id_``."""
-        _no_session(session)
+        extra = _session_args(self, session)
         command: dict[str, Any] = {"dropIndexes": self._name, "index": "*", **kwargs}
         if comment is not None:
             command["comment"] = comment
-        self._write(command, retryable=False)
+        self._write(command, retryable=False, extra=extra)
 
     def list_indexes(self, session: Any = None, comment: Any = None) -> CommandCursor:
         """A cursor over the index documents."""
-        _no_session(session)
+        extra = _session_args(self, session)
         command: dict[str, Any] = {"listIndexes": self._name, "cursor": {}}
         if comment is not None:
             command["comment"] = comment
         try:
             reply, address, kept = self._executor.run(
                 Command(self._database.name, command, retryable=True,
-                        codec_options=self._codec_options, keep_session=True)
+                        codec_options=self._codec_options, keep_session=True, **extra)
             )
         except OperationFailure as exc:
             if exc.code != 26:  # NamespaceNotFound: no collection, no indexes
@@ -747,7 +774,9 @@ class Collection:
             reply, address, kept = (
                 {"cursor": {"id": 0, "firstBatch": [], "ns": self.full_name}}, None, None
             )
-        return CommandCursor(self, reply, address, kept)
+        return CommandCursor(
+            self, reply, address, kept, client_session=extra.get("client_session")
+        )
 
     def index_information(self, session: Any = None, comment: Any = None) -> dict[str, Any]:
         """``{name: {"key": [(field, direction), ...], ...options}}`` for every index."""
@@ -770,7 +799,7 @@ class Collection:
         self, new_name: str, session: Any = None, comment: Any = None, **kwargs: Any
     ) -> Any:
         """Rename the collection (``dropTarget=True`` to replace an existing one)."""
-        _no_session(session)
+        extra = _session_args(self, session)
         _check_collection_name(new_name)
         command: dict[str, Any] = {
             "renameCollection": self.full_name,
@@ -781,7 +810,7 @@ class Collection:
             command["comment"] = comment
         self._write_concern_field(command)
         reply, _, _ = self._executor.run(
-            Command("admin", command, write=True, codec_options=self._codec_options)
+            Command("admin", command, write=True, codec_options=self._codec_options, **extra)
         )
         return reply
 

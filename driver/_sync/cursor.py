@@ -62,6 +62,7 @@ class _Batches:
         self._max_await_time_ms: int | None = None
         self._killed = False
         self._comment: Any = None
+        self._client_session: Any = None  # an explicit session (the caller ends it)
 
     # -- state
 
@@ -86,9 +87,9 @@ class _Batches:
         return self._retrieved
 
     @property
-    def session(self) -> None:
-        """Explicit sessions are not supported yet: always None."""
-        return None
+    def session(self) -> Any:
+        """The explicit session this cursor was started in, or None (implicit)."""
+        return self._client_session
 
     # -- batches
 
@@ -132,6 +133,7 @@ class _Batches:
                     codec_options=self._collection.codec_options,
                     address=self._address,
                     session=self._session,
+                    client_session=self._client_session,
                 )
             )
         except BaseException:
@@ -180,7 +182,8 @@ class _Batches:
 
     def _finish_session(self) -> None:
         session, self._session = self._session, None
-        self._executor.release_session(session)
+        if self._client_session is None:  # an explicit session is its owner's to end
+            self._executor.release_session(session)
 
     def close(self) -> None:
         """Free the server-side cursor (``killCursors``) and the session; idempotent."""
@@ -249,7 +252,10 @@ class Cursor(_Batches):
     ) -> None:
         super().__init__(collection, batch_size)
         if session is not None:
-            raise InvalidOperation("explicit sessions are not supported yet: omit session=")
+            from driver._sync.collection import _session_args
+
+            self._session = _session_args(collection, session)["session"]
+            self._client_session = session
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         self._filter = dict(filter or {})
@@ -354,7 +360,9 @@ class Cursor(_Batches):
         """A new, unstarted cursor with the same query and options."""
         other = copy.copy(self)
         other._buffer = deque()
-        other._id, other._address, other._session = None, None, None
+        other._id, other._address = None, None
+        if other._client_session is None:
+            other._session = None
         other._retrieved, other._killed = 0, False
         other._filter = copy.deepcopy(self._filter)
         return other
@@ -363,7 +371,9 @@ class Cursor(_Batches):
         """Start over: the next iteration runs the query again."""
         self.close()
         self._buffer.clear()
-        self._id, self._address, self._session = None, None, None
+        self._id, self._address = None, None
+        if self._client_session is None:
+            self._session = None
         self._retrieved, self._killed = 0, False
         return self
 
@@ -422,6 +432,8 @@ class Cursor(_Batches):
                 retryable=True,
                 codec_options=collection.codec_options,
                 keep_session=True,
+                session=self._session,
+                client_session=self._client_session,
             )
         )
         self._address, self._session = address, session
@@ -463,9 +475,11 @@ class CommandCursor(_Batches):
         batch_size: int = 0,
         max_await_time_ms: int | None = None,
         comment: Any = None,
+        client_session: Any = None,
     ) -> None:
         super().__init__(collection, batch_size)
         self._address, self._session = address, session
+        self._client_session = client_session
         self._max_await_time_ms = max_await_time_ms
         self._comment = comment
         self._take_batch(reply, first=True)

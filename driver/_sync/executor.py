@@ -72,6 +72,7 @@ class Command:
     keep_session: bool = False
     deprioritized: list[Address] = field(default_factory=list)
     selection_timeout: float | None = None  # default: serverSelectionTimeoutMS
+    client_session: Any = None  # an explicit ClientSession: its times advance
 
 
 class Executor:
@@ -187,6 +188,8 @@ class Executor:
             raise
         if reply is not None:
             self._gossip(reply)
+            if command.client_session is not None:
+                command.client_session._advance(reply)
             if command.check or not reply.get("ok"):
                 try:
                     check_command_reply(reply, conn.max_wire_version)
@@ -251,8 +254,11 @@ class Executor:
             session.touch()
         if txn_number is not None:
             body["txnNumber"] = txn_number
-        if self.cluster_time is not None:
-            body["$clusterTime"] = self.cluster_time
+        cluster_time = self.cluster_time
+        if command.client_session is not None:
+            cluster_time = greater_cluster_time(cluster_time, command.client_session.cluster_time)
+        if cluster_time is not None:
+            body["$clusterTime"] = cluster_time
         if not command.write:
             field = self.topology.read_preference_field(server, command.read_preference)
             if field is not None:
