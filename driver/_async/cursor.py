@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from driver._async.executor import Command
 from driver.bson import Int64
 from driver.errors import InvalidOperation
-from driver.operations import sort_document
+from driver.operations import collation_document, sort_document
 
 if TYPE_CHECKING:
     from driver._async.collection import AsyncCollection
@@ -387,7 +387,7 @@ class AsyncCursor(_AsyncBatches):
             "limit": self._limit or None,
             "maxTimeMS": self._max_time_ms,
             "comment": self._comment,
-            "collation": self._collation,
+            "collation": collation_document(self._collation),
             "allowDiskUse": self._allow_disk_use,
             "min": self._min,
             "max": self._max,

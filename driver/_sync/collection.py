@@ -27,6 +27,7 @@ from driver.errors import InvalidName, OperationFailure
 from driver.operations import (
     IndexModel,
     ReturnDocument,
+    collation_document,
     hint_document,
     index_keys,
     sort_document,
@@ -374,7 +375,7 @@ class Collection:
     ) -> UpdateResult:
         statement: dict[str, Any] = {"q": filter, "u": update, "multi": multi, "upsert": upsert}
         if collation is not None:
-            statement["collation"] = collation
+            statement["collation"] = collation_document(collation)
         if array_filters is not None:
             statement["arrayFilters"] = list(array_filters)
         if hint is not None:
@@ -471,7 +472,7 @@ class Collection:
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         statement: dict[str, Any] = {"q": filter, "limit": limit}
         if collation is not None:
-            statement["collation"] = collation
+            statement["collation"] = collation_document(collation)
         if hint is not None:
             statement["hint"] = hint_document(hint)
         command: dict[str, Any] = {"delete": self._name, "ordered": True}
@@ -600,8 +601,12 @@ class Collection:
         max_await = kwargs.pop("max_await_time_ms", kwargs.pop("maxAwaitTimeMS", None))
         for key, value in list(kwargs.items()):
             name = renames.get(key, key)
-            if name is not None:
-                command[name] = hint_document(value) if name == "hint" else value
+            if name == "hint":
+                command[name] = hint_document(value)
+            elif name == "collation":
+                command[name] = collation_document(value)
+            elif name is not None:
+                command[name] = value
         for key, value in (("let", let), ("comment", comment)):
             if value is not None:
                 command[key] = value
