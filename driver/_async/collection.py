@@ -371,6 +371,8 @@ class AsyncCollection:
         sort: Any = None,
         extra: Mapping[str, Any],
     ) -> UpdateResult:
+        if not isinstance(filter, Mapping):
+            raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         statement: dict[str, Any] = {"q": filter, "u": update, "multi": multi, "upsert": upsert}
         if collation is not None:
             statement["collation"] = collation_document(collation)
@@ -391,6 +393,9 @@ class AsyncCollection:
         if reply is None:
             return UpdateResult({}, False)
         raw = dict(reply)
+        # PyMongo's raw_result: updatedExisting (as the legacy reply had), and the
+        # upserted _id itself rather than the server's [{index, _id}] array.
+        raw["updatedExisting"] = bool(raw.get("n")) and "upserted" not in raw
         if "upserted" in raw:
             raw["upserted"] = raw["upserted"][0]["_id"]
         return UpdateResult(raw, True)

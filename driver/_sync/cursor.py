@@ -169,8 +169,8 @@ class _Batches:
 
     def to_list(self, length: int | None = None) -> list[Any]:
         """The remaining documents (at most ``length``) as a list."""
-        if length is not None and length < 0:
-            raise ValueError("to_list() length must be a non-negative integer")
+        if length is not None and length < 1:
+            raise ValueError("to_list() length must be greater than 0")
         found: list[Any] = []
         while length is None or len(found) < length:
             if not self._buffer and not self._refill():
@@ -318,6 +318,10 @@ class Cursor(_Batches):
 
     def max_time_ms(self, max_time_ms: int | None) -> Cursor:
         self._check_unstarted()
+        if max_time_ms is not None and (
+            not isinstance(max_time_ms, int) or isinstance(max_time_ms, bool)
+        ):
+            raise TypeError("max_time_ms must be an integer or None")
         self._max_time_ms = max_time_ms
         return self
 
@@ -333,7 +337,7 @@ class Cursor(_Batches):
 
     def collation(self, collation: Mapping[str, Any] | None) -> Cursor:
         self._check_unstarted()
-        self._collation = collation
+        self._collation = collation_document(collation)  # TypeError for a bad one
         return self
 
     def allow_disk_use(self, allow_disk_use: bool) -> Cursor:
@@ -458,8 +462,16 @@ class Cursor(_Batches):
         return reply
 
     def distinct(self, key: str) -> list[Any]:
-        """The distinct values of ``key`` among this query's documents."""
-        return self._collection.distinct(key, self._filter)
+        """The distinct values of ``key`` among this query's documents (the cursor's
+        collation, maxTimeMS and comment apply too)."""
+        options: dict[str, Any] = {}
+        if self._collation is not None:
+            options["collation"] = collation_document(self._collation)
+        if self._max_time_ms is not None:
+            options["maxTimeMS"] = self._max_time_ms
+        return self._collection.distinct(
+            key, self._filter, session=self._client_session, comment=self._comment, **options
+        )
 
 
 class CommandCursor(_Batches):

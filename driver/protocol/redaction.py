@@ -38,8 +38,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-# A cycle on purpose (see driver.monitoring): import the module object, not its names.
 from driver import monitoring
+
+# A cycle on purpose (see driver.monitoring): import the module object, not its names.
+from driver.bson import decode
 from driver.errors import ConnectionFailure, NotPrimaryError, OperationFailure
 
 if TYPE_CHECKING:
@@ -210,7 +212,11 @@ def command_with_sequences(
         return command
     merged = dict(command)
     for identifier, documents in sequences.items():
-        merged[identifier] = list(documents)
+        # A bulk sends its documents pre-encoded: events show them decoded.
+        merged[identifier] = [
+            decode(bytes(doc)) if isinstance(doc, (bytes, bytearray, memoryview)) else doc
+            for doc in documents
+        ]
     return merged
 
 

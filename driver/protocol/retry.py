@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from driver.errors import (
     ConnectionFailure,
+    NotPrimaryError,
     OperationFailure,
     PyMongoError,
     WaitQueueTimeoutError,
-    WriteConcernError,
 )
 from driver.protocol.descriptions import ServerDescription, ServerType
 
@@ -65,8 +65,21 @@ _WIRE_VERSION_44 = 9
 
 
 def _is_network_error(error: BaseException) -> bool:
-    # A full pool is not the network; a cleared one (PoolClearedError) is retryable.
-    return isinstance(error, ConnectionFailure) and not isinstance(error, WaitQueueTimeoutError)
+    # A full pool is not the network; a cleared one (PoolClearedError) is retryable. A
+    # "not primary" reply is a ConnectionFailure in the error tree, but it is a server
+    # answer: the label (4.4+) or its code decides, as for any other command error.
+    return isinstance(error, ConnectionFailure) and not isinstance(
+        error, (WaitQueueTimeoutError, NotPrimaryError)
+    )
+
+
+def _code(error: BaseException) -> int | None:
+    """The server's code of a command error (OperationFailure or NotPrimaryError)."""
+    if isinstance(error, OperationFailure):
+        return error.code
+    details = getattr(error, "details", None)
+    code = details.get("code") if isinstance(details, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def is_retryable_write_error(error: BaseException, *, max_wire_version: int | None) -> bool:
@@ -84,16 +97,14 @@ def is_retryable_write_error(error: BaseException, *, max_wire_version: int | No
         return True
     if max_wire_version is not None and max_wire_version >= _WIRE_VERSION_44:
         return False
-    if isinstance(error, (OperationFailure, WriteConcernError)):
-        return error.code in RETRYABLE_WRITE_CODES
-    return False
+    return _code(error) in RETRYABLE_WRITE_CODES
 
 
 def is_retryable_read_error(error: BaseException) -> bool:
     """Whether a read that failed with ``error`` may be retried once."""
     if _is_network_error(error):
         return True
-    return isinstance(error, OperationFailure) and error.code in RETRYABLE_READ_CODES
+    return _code(error) in RETRYABLE_READ_CODES
 
 
 def supports_retryable_writes(server: ServerDescription, session_timeout: int | None) -> bool:
