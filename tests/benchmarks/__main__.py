@@ -4,11 +4,15 @@ Examples::
 
     python -m tests.benchmarks                  # every suite, the full scheme
     python -m tests.benchmarks --only bson      # one suite
+    python -m tests.benchmarks --only driver    # ours vs PyMongo against SecantusDB
     python -m tests.benchmarks --quick          # a few seconds: a smoke run, not a score
     python -m tests.benchmarks --json /tmp/bench.json
 
 A new suite is a module with ``run(scheme) -> dict`` and ``render(results) -> str``,
-added to ``SUITES`` below (imported only when selected).
+added to ``SUITES`` below (imported only when selected). A suite whose default sizes
+differ from the package's ``FULL``/``QUICK`` defines ``FULL_SCHEME``/``QUICK_SCHEME``
+(the driver suite does: its operations cost a server round trip);
+``--iterations``/``--repeat`` then adjust those.
 """
 
 from __future__ import annotations
@@ -30,11 +34,17 @@ SUITES: dict[str, tuple[str, str]] = {
         "tests.benchmarks.bson_bench",
         "BSON encode/decode of flat, deep and full documents: ours vs PyMongo C and pure",
     ),
+    "driver": (
+        "tests.benchmarks.driver_bench",
+        "single- and multi-document tasks (command, find, insert, bulk insert) against "
+        "SecantusDB: ours vs PyMongo C, wall and CPU per op (BENCH_MONGODB_URI: your server)",
+    ),
 }
 
 
-def build_scheme(args: argparse.Namespace) -> Scheme:
-    scheme = QUICK if args.quick else FULL
+def build_scheme(args: argparse.Namespace, full: Scheme = FULL, quick: Scheme = QUICK) -> Scheme:
+    """The scheme for one suite: its default (``full``/``quick``), then the options."""
+    scheme = quick if args.quick else full
     if args.iterations is not None:
         scheme = replace(
             scheme, iterations=args.iterations, warmup=min(scheme.warmup, args.iterations)
@@ -78,11 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH"
     )
     args = parser.parse_args(argv)
-    scheme = build_scheme(args)
 
     results: dict[str, Any] = {}
     for name in args.only or list(SUITES):
         module = importlib.import_module(SUITES[name][0])
+        scheme = build_scheme(
+            args, getattr(module, "FULL_SCHEME", FULL), getattr(module, "QUICK_SCHEME", QUICK)
+        )
         results[name] = module.run(scheme)
         print(module.render(results[name]), flush=True)
         print()

@@ -1,16 +1,22 @@
-"""Smoke test of the BSON benchmarks: tiny runs, correctness only, no timing asserts."""
+"""Smoke tests of the benchmarks: tiny runs, correctness only, no timing asserts.
+
+The BSON suite needs no server; the driver suite runs against the session's server
+(``BENCH_MONGODB_URI`` pointed at it, a database of its own).
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import bson as pybson
 import pytest
 from bson import json_util
 
 from driver import bson as ours
-from tests.benchmarks import Scheme, bson_bench
+from tests.benchmarks import Scheme, bson_bench, driver_bench
 from tests.benchmarks import __main__ as cli
 
 TINY = Scheme(iterations=3, repeat=2, min_repeat=2, budget=0.0, warmup=1)
@@ -83,3 +89,80 @@ def test_pure_worker_times_on_request_and_reports_errors() -> None:
         with pytest.raises(bson_bench.BenchmarkError, match="unknown BSON task"):
             worker.time("no_such_task", 1)
         assert worker.time("full_bson_encode", 1)[0] > 0
+
+
+# ------------------------------------------------------------------ the driver suite
+
+
+def test_driver_task_sizes_follow_the_scheme() -> None:
+    def sizes(scheme: Scheme) -> dict[str, int]:
+        return {task.name: driver_bench.task_ops(task, scheme) for task in driver_bench.TASKS}
+
+    full = sizes(driver_bench.FULL_SCHEME)
+    assert full["run_command"] == full["find_one_by_id"] == full["small_doc_insert_one"] == 1_000
+    assert full["find_many_and_empty_cursor"] == full["small_doc_bulk_insert"] == 10_000
+    assert full["large_doc_insert_one"] == full["large_doc_bulk_insert"] == 10
+    # --iterations 10000 is the spec's size for every task.
+    spec = sizes(replace(driver_bench.FULL_SCHEME, iterations=10_000))
+    assert spec == {task.name: task.spec_ops for task in driver_bench.TASKS}
+    tiny = sizes(TINY)
+    assert tiny["find_one_by_id"] == 3
+    assert tiny["small_doc_bulk_insert"] == 30
+    assert tiny["large_doc_bulk_insert"] == 2
+    multi = driver_bench.task_scheme(driver_bench.TASKS_BY_NAME["small_doc_bulk_insert"], TINY)
+    assert multi.warmup == multi.iterations == 30
+
+
+def test_driver_datasets_are_the_specs() -> None:
+    sizes = {task.name: driver_bench.bytes_per_op(task) for task in driver_bench.TASKS}
+    assert sizes["run_command"] == 13  # {hello: true}, as the spec says
+    assert 1_000 < sizes["find_one_by_id"] < 2_000  # TWEET
+    assert 200 < sizes["small_doc_insert_one"] < 400  # SMALL_DOC
+    assert 2_000_000 < sizes["large_doc_insert_one"] < 3_000_000  # LARGE_DOC
+    assert "_id" not in driver_bench.load_document("small_doc")
+
+
+def test_driver_runner_refuses_more_lookups_than_documents() -> None:
+    collection = SimpleNamespace(find_one=lambda query: None)
+    database = {"corpus": collection}
+    setup = SimpleNamespace(database="db")
+    task = driver_bench.TASKS_BY_NAME["find_one_by_id"]
+    runner = driver_bench.make_runner(task, {"db": database}, setup, corpus=2)
+    with pytest.raises(driver_bench.BenchmarkError, match="3 lookups in a corpus of 2"):
+        runner(3)
+    with pytest.raises(driver_bench.BenchmarkError, match="returned None"):
+        runner(2)
+
+
+def test_driver_suite_runs_every_task_against_the_server(
+    mongodb_uri: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(driver_bench.URI_VARIABLE, mongodb_uri)
+    monkeypatch.setattr(driver_bench, "DATABASE", "feldspar_bench_smoke")
+    out = tmp_path / "bench.json"
+    argv = ["--only", "driver", "--iterations", "3", "--repeat", "1", "--json", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "wall ours/" in printed and "cpu ours/" in printed
+    results = json.loads(out.read_text(encoding="utf-8"))["driver"]
+    assert results["server"] == "external"
+    assert results["database"] == "feldspar_bench_smoke"
+    assert results["scheme"]["iterations"] == 3
+    impls = {"ours", driver_bench.pymongo_name()}
+    for task in driver_bench.TASKS:
+        by_impl = results["tasks"][task.name]
+        assert set(by_impl) == impls
+        for timing in by_impl.values():
+            assert timing["iterations"] == driver_bench.task_ops(task, TINY)
+            assert timing["repetitions"] == 1
+            assert timing["us_per_op"] > 0 and timing["cpu_us_per_op"] >= 0
+    assert set(driver_bench.ratios(results)) == {task.name for task in driver_bench.TASKS}
+    assert "Large doc bulk insert" in driver_bench.render(results)
+    # The suite cleans up after itself.
+    import pymongo
+
+    with pymongo.MongoClient(mongodb_uri) as client:
+        assert "feldspar_bench_smoke" not in client.list_database_names()
