@@ -479,7 +479,7 @@ class AsyncCommandCursor(_AsyncBatches):
         self,
         collection: AsyncCollection,
         reply: Mapping[str, Any],
-        address: Address,
+        address: Address | None,
         session: ServerSession | None,
         *,
         batch_size: int = 0,

@@ -87,8 +87,9 @@ def spawn(target: Callable[..., Any], *args: object, name: str) -> None:
     The sync backend starts a daemon thread instead. The target must end by itself
     (when what it serves is closed); it is not awaited by anyone.
     """
+    loop = asyncio.get_running_loop()  # first: no coroutine is made if there is no loop
     coroutine: Coroutine[Any, Any, None] = target(*args)
-    task = asyncio.get_running_loop().create_task(coroutine, name=name)
+    task = loop.create_task(coroutine, name=name)
     _background_tasks.add(task)
     task.add_done_callback(_background_tasks.discard)
 

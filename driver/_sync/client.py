@@ -17,6 +17,7 @@ Example (needs a server)::
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -54,6 +55,9 @@ __all__ = ["MongoClient"]
 # PyMongo's default for ``connect``: the sync client starts discovering the deployment
 # when it is made; the async one at its first operation (it may be made outside a loop).
 _CONNECT_BY_DEFAULT = True
+
+# Options PyMongo has that this client parses but does not apply yet.
+_NOT_BUILT = ("timeoutMS", "server_api", "driver")
 
 
 def _srv_polling(opts: ClientOptions) -> SrvPolling | None:
@@ -104,6 +108,14 @@ class MongoClient:
         self._options = ClientOptions.from_args(host, port, extra)
         opts = self._options
         options = opts.options
+        ignored = [name for name in _NOT_BUILT if options.get(name) is not None]
+        if ignored:
+            # Accepted so PyMongo code runs, but said out loud: nothing applies them yet.
+            warnings.warn(
+                f"{', '.join(ignored)} not supported yet: ignored by this client",
+                UserWarning,
+                stacklevel=2,
+            )
         settings = ConnectionSettings(
             connect_timeout=opts.connect_timeout,
             socket_timeout=opts.socket_timeout,
@@ -339,7 +351,7 @@ class MongoClient:
         reply = self.admin.command(command, session=session)
         cursor = {"id": 0, "firstBatch": reply["databases"], "ns": "admin.$cmd"}
         admin = self.admin["$cmd"]
-        return CommandCursor(admin, {"cursor": cursor}, (self.HOST, self.PORT), None)
+        return CommandCursor(admin, {"cursor": cursor}, None, None)
 
     def list_database_names(self, session: Any = None, comment: Any = None) -> list[str]:
         """The names of the databases."""

@@ -351,7 +351,9 @@ class Collection:
             codec_options=self._codec_options,
         )
         if not self._write_concern.acknowledged:
-            check_unacknowledged(plan, 99)
+            servers = self._database.client._topology.description.servers.values()
+            newest = max((sd.max_wire_version or 0 for sd in servers), default=0)
+            check_unacknowledged(plan, newest)
         result = self._run_plan(plan, extra)
         return result if result is not None else BulkWriteResult({}, False)
 

@@ -481,7 +481,7 @@ class CommandCursor(_Batches):
         self,
         collection: Collection,
         reply: Mapping[str, Any],
-        address: Address,
+        address: Address | None,
         session: ServerSession | None,
         *,
         batch_size: int = 0,
