@@ -73,7 +73,10 @@ def test_a_forked_child_starts_with_an_empty_pool() -> None:
         (AutoReconnect("reset"), 21, True),
         (PoolClearedError("cleared"), 21, True),
         (WaitQueueTimeoutError("full"), 21, False),
-        (NotPrimaryError("not primary", {"code": 10107}), 21, True),
+        # A "not primary" reply is a server answer: on 4.4+ only its label counts.
+        (NotPrimaryError("not primary", {"code": 10107}), 21, False),
+        (NotPrimaryError("not primary", {"code": 10107}), 8, True),
+        (NotPrimaryError("np", {"code": 10107, "errorLabels": ["RetryableWriteError"]}), 21, True),
         (OperationFailure("stepped down", code=189), 8, True),  # before 4.4: codes
         (OperationFailure("stepped down", code=189), 9, False),  # 4.4+: labels only
         (OperationFailure("x", code=189, details={"errorLabels": ["RetryableWriteError"]}), 9, True),
