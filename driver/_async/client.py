@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from driver._async.collection import _session_args
 from driver._async.connection import Address, ConnectionSettings, format_address
 from driver._async.cursor import AsyncCommandCursor
 from driver._async.database import AsyncDatabase
@@ -346,7 +347,10 @@ class AsyncMongoClient:
         command: dict[str, Any] = {"listDatabases": 1, **kwargs}
         if comment is not None:
             command["comment"] = comment
-        reply = await self.admin.command(command, session=session)
+        extra = _session_args(self.admin["$cmd"], session)
+        reply, _, _ = await self._executor.run(
+            Command("admin", command, retryable=True, codec_options=self.codec_options, **extra)
+        )
         cursor = {"id": 0, "firstBatch": reply["databases"], "ns": "admin.$cmd"}
         admin = self.admin["$cmd"]
         return AsyncCommandCursor(admin, {"cursor": cursor}, None, None)

@@ -401,9 +401,11 @@ class AsyncCursor(_AsyncBatches):
         }
         command.update((key, value) for key, value in optional.items() if value is not None)
         batch = self._batch_size
-        if self._limit:
-            batch = min(batch, self._limit) if batch else self._limit
-        if batch:
+        if batch and self._limit and batch >= self._limit:
+            # One more than the limit, so the first batch ends the cursor on the
+            # server (the CRUD spec's rule, as PyMongo does).
+            batch = self._limit + 1
+        if batch and self._limit_value >= 0:
             command["batchSize"] = batch
         if self._limit_value < 0:
             command["singleBatch"] = True

@@ -225,8 +225,7 @@ class AsyncDatabase:
         """Run a command that answers with a cursor, and iterate it."""
         extra = _session_args(self["$cmd"], session)
         document = {command: value, **kwargs} if isinstance(command, str) else {**command, **kwargs}
-        if comment is not None:
-            document["comment"] = comment
+        # ``comment`` goes on the getMores (the command carries its own), as in PyMongo.
         options = codec_options or self._codec_options
         reply, address, kept = await self._client._executor.run(
             Command(self._name, document, read_preference=read_preference,
@@ -234,7 +233,8 @@ class AsyncDatabase:
         )
         return AsyncCommandCursor(
             self["$cmd"].with_options(codec_options=options), reply, address, kept,
-            max_await_time_ms=max_await_time_ms, client_session=extra.get("client_session"),
+            max_await_time_ms=max_await_time_ms, comment=comment,
+            client_session=extra.get("client_session"),
         )
 
     @property

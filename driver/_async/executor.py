@@ -43,6 +43,8 @@ from driver.read_preferences import PrimaryPreferred
 
 __all__ = ["AsyncExecutor", "Command"]
 
+_WIRE_VERSION_50 = 13
+
 
 @dataclass
 class Command:
@@ -71,6 +73,9 @@ class Command:
     deprioritized: list[Address] = field(default_factory=list)
     selection_timeout: float | None = None  # default: serverSelectionTimeoutMS
     client_session: Any = None  # an explicit ClientSession: its times advance
+    # An aggregate with $out/$merge: it follows the read preference on servers from
+    # MongoDB 5.0 (wire 13), and goes to the primary on older ones.
+    write_stage: bool = False
 
 
 class AsyncExecutor:
@@ -143,9 +148,10 @@ class AsyncExecutor:
                     return reply, server.address, session if command.keep_session else None
                 except PyMongoError as exc:
                     wire = conn.max_wire_version if conn is not None else None
-                    if first_error is None and self._retryable(command, exc, wire, retry_write):
-                        if command.write:
-                            exc._add_error_label(RETRYABLE_WRITE_LABEL)
+                    retryable = self._retryable(command, exc, wire, retry_write)
+                    if retryable and command.write:
+                        exc._add_error_label(RETRYABLE_WRITE_LABEL)  # every attempt's error
+                    if first_error is None and retryable:
                         first_error = exc
                         if server is not None:
                             command.deprioritized.append(server.address)
@@ -205,6 +211,14 @@ class AsyncExecutor:
             address=command.address,
             timeout=command.selection_timeout,
         )
+        if command.write_stage and command.read_preference is not None:
+            chosen = topology.description.servers.get(server.address)
+            if chosen is None or (chosen.max_wire_version or 0) < _WIRE_VERSION_50:
+                await topology.done(server)
+                command.read_preference = None  # this attempt, and a retry: the primary
+                server = await topology.select_server(
+                    None, deprioritized=command.deprioritized, timeout=command.selection_timeout
+                )
         pool = server.pool
         generation = pool.generation
         try:

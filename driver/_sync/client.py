@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from driver._sync.collection import _session_args
 from driver._sync.connection import Address, ConnectionSettings, format_address
 from driver._sync.cursor import CommandCursor
 from driver._sync.database import Database
@@ -348,7 +349,10 @@ class MongoClient:
         command: dict[str, Any] = {"listDatabases": 1, **kwargs}
         if comment is not None:
             command["comment"] = comment
-        reply = self.admin.command(command, session=session)
+        extra = _session_args(self.admin["$cmd"], session)
+        reply, _, _ = self._executor.run(
+            Command("admin", command, retryable=True, codec_options=self.codec_options, **extra)
+        )
         cursor = {"id": 0, "firstBatch": reply["databases"], "ns": "admin.$cmd"}
         admin = self.admin["$cmd"]
         return CommandCursor(admin, {"cursor": cursor}, None, None)

@@ -601,8 +601,8 @@ class Collection:
         writes = bool(stages) and any(key in ("$out", "$merge") for key in stages[-1])
         batch_size = kwargs.pop("batchSize", kwargs.pop("batch_size", None))
         command: dict[str, Any] = {"aggregate": target, "pipeline": stages, "cursor": {}}
-        if batch_size is not None:
-            command["cursor"] = {"batchSize": batch_size}
+        if batch_size is not None and not (writes and batch_size == 0):
+            command["cursor"] = {"batchSize": batch_size}  # none for a $out/$merge of 0
         renames = {"allow_disk_use": "allowDiskUse", "max_time_ms": "maxTimeMS",
                    "max_await_time_ms": None}
         max_await = kwargs.pop("max_await_time_ms", kwargs.pop("maxAwaitTimeMS", None))
@@ -617,16 +617,17 @@ class Collection:
         for key, value in (("let", let), ("comment", comment)):
             if value is not None:
                 command[key] = value
+        self._read_concern_field(command)
         if writes:
             self._write_concern_field(command)
-        else:
-            self._read_concern_field(command)
+        # From MongoDB 5.0 a $out/$merge may run on a secondary: the read preference
+        # applies; the executor falls back to the primary for an older server.
         reply, address, kept = self._executor.run(
             Command(
                 self._database.name,
                 command,
-                read_preference=None if writes else self._read_preference,
-                write=writes,
+                read_preference=self._read_preference,
+                write_stage=writes,
                 retryable=not writes,
                 codec_options=self._codec_options,
                 keep_session=True,

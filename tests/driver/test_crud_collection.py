@@ -479,7 +479,9 @@ def test_aggregate_out(env: Env) -> None:
     assert sorted(d["_id"] for d in env.db["odds"].find()) == [1, 3, 5, 7, 9]
     assert env.db["odds"].find_one(3) == {"_id": 3, "x": 3}
     (aggregate,) = env.listener.started_commands("aggregate")
-    assert "$readPreference" not in aggregate
+    # From MongoDB 5.0 a $out aggregate follows the read preference (the server selection
+    # spec); on this direct connection to a replica set member that is primaryPreferred.
+    assert aggregate["$readPreference"] == {"mode": "primaryPreferred"}
 
 
 # ----------------------------------------------------------------------------- find and modify

@@ -1,0 +1,21 @@
+"""The collection-management spec's unified tests (tests/specs/collection-management/tests),
+async and sync."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unified.runner import run_case
+from tests.unified.support import Case, ServerFacts, plan
+
+SKIPS: dict[str, str] = {}
+
+DRIVER_BUGS: dict[str, str] = {}
+
+CASES, SPEC_SKIPS = plan("collection-management", "collection-management/tests", SKIPS, DRIVER_BUGS)
+
+
+@pytest.mark.parametrize("mode", ["async", "sync"])
+@pytest.mark.parametrize("case", CASES)
+def test_collection_management(case: Case, mode: str, unified_facts: ServerFacts) -> None:
+    run_case(case, mode, unified_facts)
