@@ -291,12 +291,9 @@ class AsyncCollection:
     # -- bulk
 
     def _bulk_write_concern(self, ordered: bool) -> WriteConcern | None:
-        concern = self._write_concern
-        if not concern.acknowledged and ordered:
-            # An ordered unacknowledged bulk is sent acknowledged so it stops at the
-            # first error (PyMongo does this too); the result stays unacknowledged.
-            return WriteConcern(w=1)
-        return concern
+        # Sent as given, w:0 included (the CRUD spec's tests expect it): an ordered
+        # unacknowledged bulk still goes batch by batch, each awaited so the order holds.
+        return self._write_concern
 
     async def _run_plan(
         self, plan: BulkPlan, extra: Mapping[str, Any]
@@ -312,7 +309,9 @@ class AsyncCollection:
                     dict(batch.command),
                     sequences=batch.sequences,
                     write=True,
-                    retryable=plan.retryable,
+                    # w:0 writes carry neither txnNumber nor an implicit lsid (spec).
+                    retryable=plan.retryable and acknowledged,
+                    implicit_session=acknowledged,
                     codec_options=self._codec_options,
                     unacknowledged=unacknowledged,
                     **extra,

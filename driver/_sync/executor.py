@@ -78,6 +78,7 @@ class Command:
     # An aggregate with $out/$merge: it follows the read preference on servers from
     # MongoDB 5.0 (wire 13), and goes to the primary on older ones.
     write_stage: bool = False
+    implicit_session: bool = True  # False: no lsid (an unacknowledged write awaited)
 
 
 class Executor:
@@ -137,7 +138,9 @@ class Executor:
                 retry_write = command.write and command.retryable and self.retry_writes
                 try:
                     server, conn = self._checkout(command)
-                    if session is None and not command.unacknowledged:
+                    if session is None and not command.unacknowledged and (
+                        command.implicit_session
+                    ):
                         timeout = self.session_timeout()
                         if timeout is not None:
                             session = self.sessions.acquire(timeout)

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unified.known import (
-    BY_DESIGN_ORDERED_UNACKNOWLEDGED,
-)
 from tests.unified.runner import run_case
 from tests.unified.support import Case, ServerFacts, plan
 
-SKIPS: dict[str, str] = {
-    name: BY_DESIGN_ORDERED_UNACKNOWLEDGED
-    for name in [
-        "bulkWrite-deleteMany-hint-unacknowledged.json",
-        "bulkWrite-deleteOne-hint-unacknowledged.json",
-        "bulkWrite-replaceOne-hint-unacknowledged.json",
-        "bulkWrite-updateMany-hint-unacknowledged.json",
-        "bulkWrite-updateOne-hint-unacknowledged.json",
-    ]
-}
+SKIPS: dict[str, str] = {}
 
 # A file name covers all its cases (the others are for older servers: skipped at run time).
 DRIVER_BUGS: dict[str, str] = {}
