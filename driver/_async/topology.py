@@ -73,7 +73,11 @@ from driver.protocol.sdam import (
     update,
     with_srv_hosts,
 )
-from driver.protocol.selection import read_preference_field, select_server
+from driver.protocol.selection import (
+    pick_by_operation_count,
+    read_preference_field,
+    select_servers,
+)
 from driver.srv import DEFAULT_DNS_TIMEOUT, SrvResolver, polled_hosts
 
 __all__ = ["AsyncServer", "AsyncTopology", "SrvPolling"]
@@ -154,6 +158,12 @@ class AsyncTopology:
         self._sdam_listeners = m.listeners_of((m.TopologyListener, m.ServerListener), listeners)
         self._pool_listeners = m.listeners_of(m.ConnectionPoolListener, listeners)
         self._description = initial_topology(settings)
+        self._windows: tuple[
+            TopologyDescription | None, dict[int, tuple[Any, list[ServerDescription]]]
+        ] = (
+            None,
+            {},
+        )
         self._servers: dict[Address, AsyncServer] = {}
         self._lock = Lock()
         self._changed = Condition(self._lock)
@@ -385,10 +395,7 @@ class AsyncTopology:
                 if self._closed:
                     raise InvalidOperation("cannot use a closed client")
                 description = self._description
-                counts = {address: s.operation_count for address, s in self._servers.items()}
-                found = select_server(
-                    description, read_preference, deprioritized=avoid, operation_counts=counts
-                )
+                found = self._select_cached(description, read_preference, avoid)
                 if found is not None and found.address in self._servers:
                     chosen = self._servers[found.address]
                     chosen.operation_count += 1  # until done(): see select_server's caller
@@ -402,6 +409,35 @@ class AsyncTopology:
                         _timeout_message(description, read_preference, timeout)
                     )
                 await self._changed.wait(remaining)
+
+    def _select_cached(
+        self, description: TopologyDescription, read_preference: Any, avoid: tuple[Address, ...]
+    ) -> ServerDescription | None:
+        # Selection is a pure function of the (immutable) description and the read
+        # preference; only the two-choices draw among several suitable servers depends
+        # on the operation counts. Keep the window of suitable servers until the
+        # description changes: most operations then skip the selection rules.
+        if avoid:
+            window = select_servers(description, read_preference, deprioritized=avoid)
+        else:
+            cache = self._windows
+            if cache[0] is not description:
+                cache = self._windows = (description, {})
+            # By identity (a collection's read preference is one object), keeping the
+            # object alive so that its id is not reused; hashing one costs more.
+            entry = cache[1].get(id(read_preference))
+            if entry is not None and entry[0] is read_preference:
+                window = entry[1]
+            else:
+                window = select_servers(description, read_preference)
+                if len(cache[1]) < 64:
+                    cache[1][id(read_preference)] = (read_preference, window)
+        if not window:
+            return None
+        if len(window) == 1:
+            return window[0]
+        counts = {address: s.operation_count for address, s in self._servers.items()}
+        return pick_by_operation_count(window, counts)
 
     async def done(self, server: AsyncServer) -> None:
         """The operation that selected ``server`` ended."""

@@ -518,10 +518,41 @@ class Collection:
         """The first matching document, or None. ``filter`` may be an ``_id`` value."""
         if filter is not None and not isinstance(filter, Mapping):
             filter = {"_id": filter}
+        if not args and not kwargs:
+            return self._find_one_plain({} if filter is None else filter)
         cursor = self.find(filter, *args, **kwargs).limit(-1)
         for document in cursor.to_list(1):
             return document
         return None
+
+    def _find_one_plain(self, filter: Mapping[str, Any]) -> Any:
+        # The commonest read, without a cursor object: the same command a cursor with
+        # limit(-1) sends, one batch, and the session given back at once.
+        client = self._database.client
+        if client._cursors_to_kill:
+            client._kill_dropped_cursors()
+        command: dict[str, Any] = {
+            "find": self._name,
+            "filter": filter,
+            "limit": 1,
+            "singleBatch": True,
+        }
+        self._read_concern_field(command)
+        reply, address, _ = self._executor.run(
+            Command(
+                self._database.name,
+                command,
+                read_preference=self._read_preference,
+                retryable=True,
+                codec_options=self._codec_options,
+            )
+        )
+        cursor = reply["cursor"]
+        if cursor.get("id"):  # singleBatch closes it; a server that did not gets a kill
+            namespace = cursor.get("ns") or f"{self._database.name}.{self._name}"
+            client._cursors_to_kill.append((address, namespace, cursor["id"], None))
+        batch = cursor["firstBatch"]
+        return batch[0] if batch else None
 
     def count_documents(
         self, filter: Mapping[str, Any], session: Any = None, comment: Any = None,

@@ -568,10 +568,15 @@ class TopologyDescription:
     set_name: str | None = None
     max_set_version: int | None = None
     max_election_id: ObjectId | None = None
+    # Derived once: every operation asks for it (twice), and the description never changes.
+    _session_timeout: int | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.servers, MappingProxyType):
             object.__setattr__(self, "servers", MappingProxyType(dict(self.servers)))
+        values = [sd.logical_session_timeout_minutes for sd in self.servers.values() if sd.is_data_bearing]
+        timeout = None if not values or None in values else min(v for v in values if v is not None)
+        object.__setattr__(self, "_session_timeout", timeout)
 
     @property
     def compatibility_error(self) -> str | None:
@@ -597,12 +602,7 @@ class TopologyDescription:
     def logical_session_timeout_minutes(self) -> int | None:
         """The smallest session timeout of the data-bearing servers (``None`` if any
         lacks one, or there are none)."""
-        values = [
-            sd.logical_session_timeout_minutes for sd in self.servers.values() if sd.is_data_bearing
-        ]
-        if not values or any(value is None for value in values):
-            return None
-        return min(value for value in values if value is not None)
+        return self._session_timeout
 
     @property
     def common_wire_version(self) -> int | None:

@@ -85,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeat", type=positive_int, help="exactly this many timed repetitions per task"
     )
     parser.add_argument(
+        "--task",
+        action="append",
+        metavar="NAME",
+        help="driver suite: run only this task (repeatable), e.g. find_one_by_id",
+    )
+    parser.add_argument(
         "--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH"
     )
     args = parser.parse_args(argv)
@@ -95,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         scheme = build_scheme(
             args, getattr(module, "FULL_SCHEME", FULL), getattr(module, "QUICK_SCHEME", QUICK)
         )
-        results[name] = module.run(scheme)
+        if args.task and name == "driver":
+            results[name] = module.run(scheme, tasks=args.task)
+        else:
+            results[name] = module.run(scheme)
         print(module.render(results[name]), flush=True)
         print()
     if args.json is not None:
