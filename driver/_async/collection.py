@@ -33,6 +33,7 @@ from driver.operations import (
     validate_ok_for_update,
 )
 from driver.protocol.bulk import (
+    BatchLimits,
     BulkResultMerger,
     check_unacknowledged,
     check_write_reply,
@@ -277,6 +278,7 @@ class AsyncCollection:
         docs = list(documents)
         plan = plan_inserts(
             docs,
+            limits=await self._write_limits() if docs else None,
             collection=self._name,
             ordered=ordered,
             write_concern=self._bulk_write_concern(ordered),
@@ -294,6 +296,17 @@ class AsyncCollection:
         # Sent as given, w:0 included (the CRUD spec's tests expect it): an ordered
         # unacknowledged bulk still goes batch by batch, each awaited so the order holds.
         return self._write_concern
+
+    async def _write_limits(self) -> BatchLimits:
+        # Batches are planned before they are sent: split them by what the server
+        # that takes writes announced (a selection now, cheap and cached; the first
+        # batch selects again, and a server that changes its limits meanwhile would
+        # reject an oversized batch rather than lose it).
+        topology = self._database.client._topology
+        server = await topology.select_server(None)
+        await topology.done(server)
+        description = topology.description.servers.get(server.address)
+        return BatchLimits() if description is None else BatchLimits.from_hello(description)
 
     async def _run_plan(
         self, plan: BulkPlan, extra: Mapping[str, Any]
@@ -339,6 +352,7 @@ class AsyncCollection:
         extra = _session_args(self, session)
         plan = plan_bulk_write(
             requests,
+            limits=await self._write_limits() if requests else None,
             collection=self._name,
             ordered=ordered,
             write_concern=self._bulk_write_concern(ordered),

@@ -44,6 +44,10 @@ from driver.bson import DatetimeMS, ObjectId
 from driver.errors import ConfigurationError
 from driver.protocol.handshake import MAX_SUPPORTED_WIRE_VERSION, MIN_SUPPORTED_WIRE_VERSION
 
+_DEFAULT_MAX_BSON_SIZE = 16 * 1024 * 1024
+_DEFAULT_MAX_MESSAGE_SIZE = 48_000_000
+_DEFAULT_MAX_WRITE_BATCH_SIZE = 100_000
+
 __all__ = [
     "MIN_HEARTBEAT_FREQUENCY",
     "Address",
@@ -236,6 +240,11 @@ def _optional_int(value: Any) -> int | None:
     return int(value)
 
 
+def _positive_int(value: Any, default: int) -> int:
+    number = _optional_int(value)
+    return number if number is not None and number > 0 else default
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class ServerDescription:
     """The client's view of one server after its latest check.
@@ -273,6 +282,11 @@ class ServerDescription:
     topology_version: TopologyVersion | None = None
     iscryptd: bool = False
     service_id: Any = None
+    # The write limits the server announced (defaults until it did): bulk writes are
+    # split by them. Not part of equality: they never change a server's role.
+    max_bson_object_size: int = _DEFAULT_MAX_BSON_SIZE
+    max_message_size_bytes: int = _DEFAULT_MAX_MESSAGE_SIZE
+    max_write_batch_size: int = _DEFAULT_MAX_WRITE_BATCH_SIZE
 
     @classmethod
     def from_hello(
@@ -333,6 +347,13 @@ class ServerDescription:
             topology_version=TopologyVersion.from_document(doc.get("topologyVersion")),
             iscryptd=bool(doc.get("iscryptd", False)),
             service_id=doc.get("serviceId"),
+            max_bson_object_size=_positive_int(doc.get("maxBsonObjectSize"), _DEFAULT_MAX_BSON_SIZE),
+            max_message_size_bytes=_positive_int(
+                doc.get("maxMessageSizeBytes"), _DEFAULT_MAX_MESSAGE_SIZE
+            ),
+            max_write_batch_size=_positive_int(
+                doc.get("maxWriteBatchSize"), _DEFAULT_MAX_WRITE_BATCH_SIZE
+            ),
         )
 
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from driver import AsyncMongoClient, MongoClient
+from driver import AsyncMongoClient, DeleteOne, MongoClient
 from driver._sync.executor import Command
 from driver.bson import Int64, Timestamp
 from driver.errors import AutoReconnect, OperationFailure
@@ -169,3 +169,29 @@ def test_async_retryable_write(primary: MockServer) -> None:
     asyncio.run(main())
     first, second = primary.commands("insert")
     assert first["txnNumber"] == second["txnNumber"]
+
+
+def test_bulk_batches_follow_the_limits_the_server_announced(primary: MockServer) -> None:
+    # A server with smaller limits than MongoDB's defaults (100,000 writes, 48 MB):
+    # batches are cut by its hello, not by the defaults.
+    primary.set_hello(maxWriteBatchSize=2)
+    primary.replies["delete"] = lambda cmd, info: {"n": len(cmd.get("deletes", []))}
+    with MongoClient(primary.uri + OPTIONS) as client:
+        collection = client.test.c
+        result = collection.insert_many([{"_id": i} for i in range(5)])
+        assert result.inserted_ids == [0, 1, 2, 3, 4]
+        bulk = collection.bulk_write([DeleteOne({"_id": i}) for i in range(3)])
+        assert bulk.deleted_count == 3
+    assert [len(c["documents"]) for c in primary.commands("insert")] == [2, 2, 1]
+    assert [len(c["deletes"]) for c in primary.commands("delete")] == [2, 1]
+
+
+def test_async_bulk_batches_follow_the_server_limits(primary: MockServer) -> None:
+    primary.set_hello(maxWriteBatchSize=3)
+
+    async def main() -> None:
+        async with AsyncMongoClient(primary.uri + OPTIONS) as client:
+            await client.test.c.insert_many([{"_id": i} for i in range(7)])
+
+    asyncio.run(main())
+    assert [len(c["documents"]) for c in primary.commands("insert")] == [3, 3, 1]
