@@ -89,6 +89,11 @@ class _AsyncBatches:
         """The explicit session this cursor was started in, or None (implicit)."""
         return self._client_session
 
+    @property
+    def collection(self) -> AsyncCollection:
+        """The collection this cursor reads (PyMongo's ``Cursor.collection``)."""
+        return self._collection
+
     # -- batches
 
     def _take_batch(self, reply: Mapping[str, Any], first: bool) -> None:
@@ -498,6 +503,15 @@ class AsyncCommandCursor(_AsyncBatches):
 
     async def _start(self) -> None:  # started by its command already
         return None
+
+    def batch_size(self, batch_size: int) -> AsyncCommandCursor:
+        """Documents per later ``getMore`` (0: the server decides); chainable.
+
+        Unlike a ``find`` cursor's, it may change between batches: the first batch
+        came with the command (set its size with the command's ``batchSize``).
+        """
+        self._batch_size = _non_negative("batch_size", batch_size)
+        return self
 
 
 def _non_negative(name: str, value: int) -> int:

@@ -91,6 +91,11 @@ class _Batches:
         """The explicit session this cursor was started in, or None (implicit)."""
         return self._client_session
 
+    @property
+    def collection(self) -> Collection:
+        """The collection this cursor reads (PyMongo's ``Cursor.collection``)."""
+        return self._collection
+
     # -- batches
 
     def _take_batch(self, reply: Mapping[str, Any], first: bool) -> None:
@@ -500,6 +505,15 @@ class CommandCursor(_Batches):
 
     def _start(self) -> None:  # started by its command already
         return None
+
+    def batch_size(self, batch_size: int) -> CommandCursor:
+        """Documents per later ``getMore`` (0: the server decides); chainable.
+
+        Unlike a ``find`` cursor's, it may change between batches: the first batch
+        came with the command (set its size with the command's ``batchSize``).
+        """
+        self._batch_size = _non_negative("batch_size", batch_size)
+        return self
 
 
 def _non_negative(name: str, value: int) -> int:

@@ -471,6 +471,17 @@ def test_aggregate_with_batch_size_and_get_more(env: Env) -> None:
     assert grouped == [{"_id": "even", "n": 5}, {"_id": "odd", "n": 5}]
 
 
+def test_command_cursor_batch_size_sets_later_get_mores(env: Env) -> None:
+    coll = _seed(env)
+    cursor = coll.aggregate([{"$sort": {"_id": 1}}], batchSize=2).batch_size(5)
+    assert [d["_id"] for d in cursor] == list(range(10))  # 2 + 5 + 3
+    get_mores = env.listener.started_commands("getMore")
+    assert [g["batchSize"] for g in get_mores] == [5, 5]
+    assert cursor.collection.name == coll.name
+    with pytest.raises(ValueError, match="batch_size"):
+        coll.aggregate([]).batch_size(-1)
+
+
 def test_aggregate_out(env: Env) -> None:
     coll = _seed(env)
     result = list(coll.aggregate([{"$match": {"tag": "odd"}}, {"$project": {"x": 1}},
