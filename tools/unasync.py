@@ -79,6 +79,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # `_async` module means adding its line here.
 RENAMES: dict[str, str] = {
     "AbstractAsyncContextManager": "AbstractContextManager",
+    "AsyncAggregation": "Aggregation",
     "AsyncClientSession": "ClientSession",
     "AsyncCollection": "Collection",
     "AsyncCommandCursor": "CommandCursor",
@@ -91,6 +92,7 @@ RENAMES: dict[str, str] = {
     "AsyncGenerator": "Generator",
     "AsyncIterable": "Iterable",
     "AsyncIterator": "Iterator",
+    "AsyncModelCursor": "ModelCursor",
     "AsyncMongoClient": "MongoClient",
     "AsyncPool": "Pool",
     "AsyncServer": "Server",

@@ -25,6 +25,7 @@ import struct
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ALL_UUID_REPRESENTATIONS",
@@ -165,6 +166,23 @@ class Binary(bytes):
 
     # No __slots__: CPython refuses non-empty slots on bytes subclasses.
     _type_marker = 5
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
+
+        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
+        """
+        from driver.bson._pydantic import binary_schema
+
+        return binary_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
+        from driver.bson._pydantic import binary_json_schema
+
+        return binary_json_schema()
     __subtype: int
 
     def __new__(cls, data: bytes | bytearray | memoryview, subtype: int = BINARY_SUBTYPE) -> Binary:

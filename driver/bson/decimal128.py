@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import decimal
 import operator
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 __all__ = ["Decimal128", "create_decimal128_context"]
 
@@ -184,6 +184,23 @@ class Decimal128:
     __slots__ = ("_bid",)
 
     _type_marker = 19
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
+
+        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
+        """
+        from driver.bson._pydantic import decimal128_schema
+
+        return decimal128_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
+        from driver.bson._pydantic import decimal128_json_schema
+
+        return decimal128_json_schema()
 
     _bid: bytes
 

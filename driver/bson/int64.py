@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["Int64"]
 
 
@@ -21,6 +23,23 @@ class Int64(int):
     __slots__ = ()
 
     _type_marker = 18
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
+
+        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
+        """
+        from driver.bson._pydantic import int64_schema
+
+        return int64_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
+        from driver.bson._pydantic import int64_json_schema
+
+        return int64_json_schema()
 
     def __getstate__(self) -> object:
         return {}

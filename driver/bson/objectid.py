@@ -69,6 +69,23 @@ class ObjectId:
 
     _type_marker = 7
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
+
+        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
+        """
+        from driver.bson._pydantic import objectid_schema
+
+        return objectid_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
+        from driver.bson._pydantic import objectid_json_schema
+
+        return objectid_json_schema()
+
     def __init__(self, oid: str | bytes | ObjectId | None = None) -> None:
         if oid is None:
             self.__id = (

@@ -67,6 +67,23 @@ class Regex(Generic[_T]):
 
     _type_marker = 11
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
+
+        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
+        """
+        from driver.bson._pydantic import regex_schema
+
+        return regex_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
+        from driver.bson._pydantic import regex_json_schema
+
+        return regex_json_schema()
+
     def __init__(self, pattern: _T, flags: str | int = 0) -> None:
         if not isinstance(pattern, (str, bytes)):
             raise TypeError(f"pattern must be str or bytes, not {type(pattern).__name__}")

@@ -1,0 +1,96 @@
+"""Field types: how each Python annotation is stored in BSON and read back.
+
+The BSON classes are the driver's own (``odm.ObjectId is driver.bson.ObjectId``); they
+carry Pydantic schemas, so they work as annotations in any Pydantic model, a FastAPI
+body included, and as constructors (``Field(default_factory=ObjectId)``).
+
+======================  ===============================  ================================
+annotation              stored as                        read back as
+======================  ===============================  ================================
+``str``, ``bool``,      string, boolean, double          the same
+``float``
+``int``                 int32 when it fits, else int64   ``int`` (values beyond 64 bits
+                        (the BSON encoder's rule)        cannot be stored)
+``Int64``               int64 always                     ``Int64`` (an ``int`` subclass)
+``ObjectId``            ObjectId                         ``ObjectId``; JSON mode: the
+                                                         24-hex string, accepted as input
+``decimal.Decimal``     Decimal128 (at most 34 digits)   ``decimal.Decimal``
+``Decimal128``          Decimal128                       ``Decimal128``
+``uuid.UUID``           binary subtype 4 (standard)      ``uuid.UUID``
+``datetime.datetime``   UTC datetime, milliseconds       aware, UTC, milliseconds
+``datetime.date``       UTC datetime at midnight         ``datetime.date``
+``bytes``               binary subtype 0                 ``bytes``
+``Binary``              binary with its subtype          ``Binary``
+``Regex``,              regular expression               ``Regex``; a compiled pattern
+``re.Pattern``                                           for ``re.Pattern``
+``Enum`` subclasses     the member's value               the member
+``list``, ``tuple``,    array (sets sorted when their    the annotated container
+``set``, ``frozenset``  items can be ordered)
+``dict[K, V]``          embedded document (keys as str)  ``dict`` with ``K`` keys
+a ``BaseModel``         embedded document                the model
+======================  ===============================  ================================
+
+Datetimes: BSON keeps milliseconds since the epoch in UTC. A naive datetime is taken as
+UTC; an aware one is converted to UTC; microseconds below the millisecond are truncated
+(rounded down, as the BSON encoder does), so ``12:00:00.123999`` is stored and read as
+``12:00:00.123000+00:00``. The instance you saved keeps the value you gave it; annotate
+:data:`UTCDateTime` to make the model itself hold the stored form from the start.
+
+Other types Pydantic knows (URLs, IP addresses, paths, ``timedelta``...) are stored as
+Pydantic's JSON form of the value (a string, mostly) and validated back on read.
+
+Example::
+
+    >>> from pydantic import BaseModel, Field
+    >>> from odm.types import ObjectId
+    >>> class Ref(BaseModel):
+    ...     id: ObjectId = Field(default_factory=ObjectId)
+    >>> Ref(id="5f43a1b2c3d4e5f6a7b8c9d0").model_dump_json()
+    '{"id":"5f43a1b2c3d4e5f6a7b8c9d0"}'
+    >>> Ref.model_json_schema()["properties"]["id"]["type"]
+    'string'
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from driver.bson import Binary, Decimal128, Int64, ObjectId, Regex
+
+__all__ = ["Binary", "Decimal128", "Int64", "ObjectId", "Regex", "UTCDateTime", "to_stored_datetime"]
+
+_UTC = datetime.timezone.utc
+
+
+def to_stored_datetime(value: datetime.datetime) -> datetime.datetime:
+    """``value`` as BSON stores it: aware, in UTC, microseconds truncated to milliseconds.
+
+    A naive datetime is taken as UTC.
+
+    >>> to_stored_datetime(datetime.datetime(2024, 5, 1, 12, 0, 0, 123999))
+    datetime.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=datetime.timezone.utc)
+    """
+    tzinfo = value.tzinfo
+    if tzinfo is not _UTC:
+        if tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=_UTC)
+        else:
+            value = value.astimezone(_UTC)
+    micro = value.microsecond
+    if micro % 1000:
+        value = value.replace(microsecond=micro - micro % 1000)
+    return value
+
+
+UTCDateTime = Annotated[datetime.datetime, AfterValidator(to_stored_datetime)]
+"""A ``datetime`` that the model holds as it will be stored: aware UTC, milliseconds.
+
+>>> from pydantic import BaseModel
+>>> class Event(BaseModel):
+...     at: UTCDateTime
+>>> Event(at=datetime.datetime(2024, 5, 1, 12, 0, 0, 123999)).at
+datetime.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=datetime.timezone.utc)
+"""
