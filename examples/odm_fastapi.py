@@ -69,7 +69,7 @@ class CustomerOut(CustomerIn):
 
     @classmethod
     def of(cls, customer: Customer) -> "CustomerOut":
-        return cls.model_validate(customer.model_dump())  # by field name: "id", not "_id"
+        return cls.model_validate(customer.model_dump())  # Document's id dumps as "id"
 
 
 class CustomerPatch(BaseModel):

@@ -35,7 +35,7 @@ from odm.fields import FieldProxy, proxy
 from odm.index import Index, IndexDiff, Indexed, IndexSpec
 from odm.model import BaseDocument, Document, DocumentConfig, collection_name
 from odm.query import QueryExpression, and_, nor_, or_, raw, text
-from odm.types import Binary, Decimal128, Int64, ObjectId, Regex, UTCDateTime
+from odm.types import Binary, Decimal128, Int64, ObjectId, Regex, Timestamp, UTCDateTime
 from odm.update import Update
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "Pipeline",
     "QueryExpression",
     "Regex",
+    "Timestamp",
     "UTCDateTime",
     "Update",
     "ValidationError",

@@ -252,6 +252,7 @@ _SCALARS: dict[Any, Node] = {
     Decimal128: _identity_node(Decimal128),
     Binary: Node(build=_b_binary, strict=_isinstance(Binary), lax=_isinstance(bytes)),
     Regex: _identity_node(Regex),
+    Timestamp: _identity_node(Timestamp),
     decimal.Decimal: Node(
         write=_w_decimal,
         fix=_f_decimal,
@@ -404,6 +405,16 @@ def _discriminator_in(metadata: tuple[Any, ...]) -> Any:
 _SEQUENCES = {list, collections.abc.Sequence, collections.abc.MutableSequence, typing.Sequence}
 _SETS = {set, frozenset, collections.abc.Set, collections.abc.MutableSet, typing.AbstractSet}
 _MAPPINGS = {dict, collections.abc.Mapping, collections.abc.MutableMapping}
+# Bare containers (``dict``, ``list``, ``typing.Tuple``, ``collections.abc.Sequence``)
+# hold Any, as Pydantic reads them. (``typing.List``, ``typing.Dict``... need no entry:
+# their origin is the container and their empty arguments read as Any below.)
+_ONE_ARG: tuple[Any, ...] = tuple(k for k in (*_SEQUENCES, *_SETS) if isinstance(k, type))
+_BARE_CONTAINERS: dict[Any, Any] = {
+    tuple: tuple[Any, ...],
+    typing.Tuple: tuple[Any, ...],  # noqa: UP006 - the bare typing alias, a key here
+    **{kind: kind[Any] for kind in _ONE_ARG},
+    **{kind: kind[Any, Any] for kind in _MAPPINGS},
+}
 
 
 def compile_annotation(
@@ -420,21 +431,22 @@ def compile_annotation(
         discriminator = discriminator.discriminator
     try:
         scalar = _SCALARS.get(inner)
+        bare = _BARE_CONTAINERS.get(inner)
     except TypeError:  # an unhashable annotation
-        scalar = None
+        scalar = bare = None
     if scalar is not None:
         return scalar
+    if bare is not None:
+        return compile_annotation(bare)
     origin = get_origin(inner)
     if isinstance(inner, type) and origin is None:
         if issubclass(inner, BaseModel) and not issubclass(inner, RootModel):
             return model_node(inner)
         if issubclass(inner, enum.Enum):
             return _enum_node(inner)
-        for base in (ObjectId, Int64, Decimal128, Binary, Regex, datetime.datetime):
+        for base in (ObjectId, Int64, Decimal128, Binary, Regex, Timestamp, datetime.datetime):
             if issubclass(inner, base):
                 return _SCALARS[base]
-        if inner in (list, tuple, set, frozenset, dict):
-            return compile_annotation(inner[Any, ...] if inner is tuple else inner[Any])
     if origin is Regex:  # Regex[str], Regex[bytes]
         return _SCALARS[Regex]
     if origin is Union or (sys.version_info >= (3, 10) and origin is types.UnionType):

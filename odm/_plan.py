@@ -24,11 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer, WrapSerializer
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from driver.bson import Decimal128, ObjectId
+from driver.bson import Decimal128, Int64, ObjectId
 from odm._convert import Conv, Node, Untrusted, bsonify, compile_annotation
 
 __all__ = ["ModelPlan", "StoreError", "model_node", "plan_for"]
@@ -37,8 +37,9 @@ _PLANS: dict[type[BaseModel], ModelPlan] = {}
 # Re-entrant: compiling a model compiles its embedded models in the same thread.
 _COMPILING = threading.RLock()
 # How a missing field gets its value: none (required), a shared constant, a call with
-# no argument (a factory, or a copy of a mutable default), a call with the values so far.
-_REQUIRED, _CONSTANT, _CALL, _CALL_WITH_DATA = 0, 1, 2, 3
+# no argument (a factory, or a copy of a mutable default), a call with the values so far,
+# or validation (a default Pydantic validates: ``validate_default``, ``UTCDateTime``).
+_REQUIRED, _CONSTANT, _CALL, _CALL_WITH_DATA, _VALIDATE = 0, 1, 2, 3, 4
 # Defaults that can be shared between instances (anything else is copied by
 # FieldInfo.get_default, as Pydantic does).
 _IMMUTABLE = (str, int, float, bool, bytes, type(None), enum.Enum, ObjectId, Decimal128,
@@ -56,20 +57,47 @@ def _is_document(model: type[BaseModel]) -> bool:
     return issubclass(model, BaseDocument)
 
 
-def _default_of(info: FieldInfo) -> tuple[int, Any]:
-    """How a trusted read fills the field when the stored document lacks it."""
+def _default_of(info: FieldInfo, validate_default: bool = False) -> tuple[int, Any]:
+    """How a trusted read fills the field when the stored document lacks it.
+
+    ``validate_default``: the model config's (a field's own setting wins). A default
+    that validation changes (``UTCDateTime`` truncates to milliseconds) cannot be taken
+    as it is: the read validates the document instead.
+    """
     factory = info.default_factory
+    if info.default is PydanticUndefined and factory is None:
+        return _REQUIRED, None
+    if info.validate_default if info.validate_default is not None else validate_default:
+        return _VALIDATE, None
     if factory is not None:
         # Asked once here: FieldInfo.get_default() inspects the signature every call.
         if info.default_factory_takes_validated_data:
             return _CALL_WITH_DATA, factory
         return _CALL, factory
-    if info.default is PydanticUndefined:
-        return _REQUIRED, None
     if isinstance(info.default, _IMMUTABLE):
         return _CONSTANT, info.default
     # A mutable default: each instance gets its own copy, as Pydantic does.
     return _CALL, functools.partial(info.get_default, call_default_factory=False)
+
+
+# The values a plain ``_id`` field holds that the serializer returns as they are.
+_AS_IS_IDS: frozenset[type] = frozenset(
+    {ObjectId, str, int, bool, float, bytes, type(None), Int64, Decimal128, datetime.datetime}
+)
+
+
+def _serialized_as_is(model: type[BaseModel], name: str, info: FieldInfo) -> bool:
+    """Whether Pydantic serializes field ``name`` of ``model`` as its value is (no
+    field or model serializer, no ``Annotated`` serializer, not excluded)."""
+    decorators = model.__pydantic_decorators__
+    if decorators.model_serializers or info.exclude or info.exclude_if is not None:
+        return False
+    for decorator in decorators.field_serializers.values():
+        if name in decorator.info.fields or "*" in decorator.info.fields:
+            return False
+    return not any(
+        isinstance(item, (PlainSerializer, WrapSerializer)) for item in info.metadata
+    )
 
 
 class StoreError(Exception):
@@ -109,6 +137,11 @@ class ModelPlan:
     extra_forbidden: bool = False
     #: the key ``model_dump(by_alias=True)`` gives ``id`` when it is not ``_id``
     id_dump_key: str | None = None
+    #: the field stored as ``_id`` (None: the model has none)
+    id_field: str | None = None
+    #: the ``_id`` field's value is stored as it is (no serializer, no converter), so
+    #: :meth:`stored_id` may read it off the instance when it is a BSON-native value
+    id_as_is: bool = False
     is_document: bool = False
     #: validation must accept field names (some stored names are not validation aliases)
     by_name: bool = False
@@ -144,6 +177,9 @@ class ModelPlan:
                     self.id_dump_key = dumped
             self.stored[name] = stored
             node = compile_annotation(info.annotation, tuple(info.metadata), info.discriminator)
+            if stored == "_id":
+                self.id_field = name
+                self.id_as_is = node.write is None and _serialized_as_is(model, name, info)
             if node.write is not None:
                 self.writers.append((stored, name, node.write))
             # The key validation looks for; a stored name it would not accept is renamed.
@@ -156,7 +192,7 @@ class ModelPlan:
                     self.by_name = True  # AliasPath/AliasChoices: only the name is sure
             if node.fix is not None or key != stored:
                 self.fixers.append((stored, key, node.fix))
-            kind, default = _default_of(info)
+            kind, default = _default_of(info, bool(config.get("validate_default", False)))
             if kind == _REQUIRED:
                 required.add(stored)
             self.readers.append((name, stored, node.build, kind, default))
@@ -202,6 +238,22 @@ class ModelPlan:
         if self.is_document and "_id" in document and next(iter(document)) != "_id":
             document = {"_id": document.pop("_id"), **document}
         return document
+
+    def stored_id(self, instance: BaseModel) -> Any:
+        """The ``_id`` ``instance`` is stored under, as :meth:`write_instance` stores
+        it (None when it is left out), without writing the whole document when the
+        value can be read off the instance."""
+        name = self.id_field
+        if name is None:
+            # No field is stored as _id: only an extra field could be.
+            return self.write_instance(instance).get("_id") if self.extra_allowed else None
+        value = instance.__dict__.get(name)
+        if self.id_as_is and type(value) in _AS_IS_IDS:
+            return value
+        document = type(instance).__pydantic_serializer__.to_python(
+            instance, include={name}, by_alias=True, exclude_computed_fields=True
+        )
+        return self.write_dict(document).get("_id")
 
     # -- reading --
 
@@ -299,7 +351,7 @@ class ModelPlan:
                     values[name] = default()
                 elif kind == _CALL_WITH_DATA:
                     values[name] = default(values)
-                else:
+                else:  # required, or a default only validation gets right
                     raise Untrusted from None
                 continue
             values[name] = value if builder is None else builder(value)

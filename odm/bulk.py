@@ -26,7 +26,10 @@ from driver import InsertOne as _InsertOne
 from driver import ReplaceOne as _ReplaceOne
 from driver import UpdateMany as _UpdateMany
 from driver import UpdateOne as _UpdateOne
-from odm.codec import to_document
+from driver.bson import ObjectId
+from odm.codec import dump_value, id_of, to_document
+from odm.errors import ValidationError
+from odm.model import BaseDocument
 from odm.query import build_filter
 from odm.update import Update
 
@@ -99,12 +102,47 @@ class DeleteMany:
 BulkOperation = Insert | Save | Replace | Delete | UpdateOne | UpdateMany | DeleteMany
 
 
-def _instance_document(model: type[BaseModel], instance: BaseModel) -> dict[str, Any]:
+def _checked(model: type[BaseModel], instance: BaseModel) -> BaseModel:
     if type(instance) is not model:
         raise TypeError(
             f"a bulk of {model.__name__} got a {type(instance).__name__} instance"
         )
-    return to_document(instance)
+    return instance
+
+
+def new_document(instance: BaseModel) -> dict[str, Any]:
+    """The document to insert for ``instance``, with its ``_id``.
+
+    An instance whose ``id`` is None gets a new ObjectId now, on the instance too (as
+    the driver would give one on insert), when its ``id`` type takes an ObjectId; for
+    any other id type (a ``str | None`` id...) that is an error before anything is
+    sent: the server would store an ObjectId the model could not read back.
+    """
+    document = to_document(instance)
+    if "_id" in document or not isinstance(instance, BaseDocument):
+        return document
+    field = type(instance).model_fields.get("id")
+    new_id = ObjectId()
+    if field is not None:
+        try:
+            dump_value(field.annotation, new_id, field="id")
+        except ValidationError:
+            raise ValidationError(
+                f"{type(instance).__name__}.id is None and its type "
+                f"({field.annotation!r}) takes no ObjectId: give each instance an id",
+                model=type(instance),
+                field="id",
+            ) from None
+        object.__setattr__(instance, "id", new_id)
+    return {"_id": new_id, **document}
+
+
+def stored_id(instance: BaseModel, operation: str) -> Any:
+    """The stored ``_id`` of an instance that must already have one."""
+    value = id_of(instance)
+    if value is None:
+        raise ValueError(f"{operation}: {type(instance).__name__} instance has no id")
+    return value
 
 
 def update_parts(update: Update | Mapping[str, Any]) -> tuple[Any, list[Any] | None]:
@@ -120,17 +158,17 @@ def to_write_models(model: type[BaseModel], operations: Iterable[BulkOperation])
     requests: list[Any] = []
     for operation in operations:
         if isinstance(operation, Insert):
-            requests.append(_InsertOne(_instance_document(model, operation.instance)))
+            requests.append(_InsertOne(new_document(_checked(model, operation.instance))))
+        elif isinstance(operation, Save) and id_of(_checked(model, operation.instance)) is None:
+            requests.append(_InsertOne(new_document(operation.instance)))  # as engine.save
         elif isinstance(operation, (Save, Replace)):
-            document = _instance_document(model, operation.instance)
-            requests.append(
-                _ReplaceOne(
-                    {"_id": document.get("_id")}, document, upsert=isinstance(operation, Save)
-                )
-            )
+            document = to_document(_checked(model, operation.instance))
+            label = "Save" if isinstance(operation, Save) else "Replace"
+            where = {"_id": stored_id(operation.instance, label)}
+            requests.append(_ReplaceOne(where, document, upsert=isinstance(operation, Save)))
         elif isinstance(operation, Delete):
-            document = _instance_document(model, operation.instance)
-            requests.append(_DeleteOne({"_id": document.get("_id")}))
+            where = {"_id": stored_id(_checked(model, operation.instance), "Delete")}
+            requests.append(_DeleteOne(where))
         elif isinstance(operation, (UpdateOne, UpdateMany)):
             body, array_filters = update_parts(operation.update)
             kind = _UpdateOne if isinstance(operation, UpdateOne) else _UpdateMany

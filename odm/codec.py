@@ -1,17 +1,18 @@
 """Model instances <-> BSON-ready documents: pure functions, no I/O.
 
-The engine writes ``to_document(instance)`` and reads with
-``from_document(Model, decoded)``, decoding with :data:`CODEC_OPTIONS`. Queries and
-updates check their values with :func:`dump_value` and name fields with
-:func:`stored_name`.
+The engine writes ``to_document(instance)``, finds an instance's stored document by
+``id_of(instance)`` and reads with ``from_document(Model, decoded)``, decoding with
+:data:`CODEC_OPTIONS`. Queries and updates check their values with :func:`dump_value`
+and name fields with :func:`stored_name`.
 
 The rules (:mod:`odm.types` lists how each type is stored):
 
 - Stored names: a field is stored under its serialization alias (``Field(alias=...)``,
   ``Field(serialization_alias=...)``, an alias generator), else its name. The ``id`` of
-  a :class:`odm.Document` is always stored as ``_id``, first in the document; an ``id``
-  that is None (``id: ObjectId | None = None``) is left out, for the driver or server
-  to assign.
+  a document (:class:`odm.Document`, or a :class:`odm.BaseDocument` that declares its
+  own) is always stored as ``_id``, whatever its alias, first in the document; an
+  ``id`` that is None (``id: ObjectId | None = None``) is left out, for the driver or
+  server to assign.
 - ``Field(exclude=True)`` fields are not stored; they take their default on reads.
 - Computed fields (``@computed_field``) are not stored: they are derived from stored
   fields, and stored copies would go stale when the code changes. (Index or query a
@@ -36,7 +37,9 @@ costly:
 - They convert what validation would: Decimal128 to Decimal, int64 to int, int to
   float, arrays to sets and tuples, values to enum members, embedded documents to
   models, union members picked as Pydantic's smart mode would (discriminated unions by
-  their tag); defaults fill missing fields; ``model_post_init`` runs.
+  their tag); defaults fill missing fields; ``model_post_init`` runs. (A missing field
+  whose default Pydantic validates, ``validate_default`` or a :data:`odm.types.UTCDateTime`,
+  makes the read validate the document, which gets that default right.)
 - They do not run field, model or ``Annotated`` validators (a ``BeforeValidator``
   that reshapes stored data does not run), check constraints (``gt``,
   ``max_length``...), or copy lists and dicts (the instance shares them with the
@@ -80,7 +83,14 @@ from odm._convert import Node, compile_annotation
 from odm._plan import StoreError, plan_for
 from odm.errors import ValidationError
 
-__all__ = ["CODEC_OPTIONS", "dump_value", "from_document", "stored_name", "to_document"]
+__all__ = [
+    "CODEC_OPTIONS",
+    "dump_value",
+    "from_document",
+    "id_of",
+    "stored_name",
+    "to_document",
+]
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -112,20 +122,50 @@ def to_document(instance: BaseModel) -> dict[str, Any]:
     try:
         return plan.write_instance(instance)
     except StoreError as exc:
-        raise ValidationError(
-            f"cannot store {type(instance).__qualname__}.{'.'.join(exc.path)}: {exc.cause}",
-            model=type(instance),
-            document_id=getattr(instance, "id", None),
-            errors=[
-                {
-                    "type": "bson_value",
-                    "loc": tuple(exc.path),
-                    "msg": str(exc.cause),
-                    "input": exc.value,
-                }
-            ],
-            field=".".join(exc.path),
-        ) from exc.cause
+        raise _store_error(instance, exc) from exc.cause
+
+
+def id_of(instance: BaseModel) -> Any:
+    """The ``_id`` ``instance`` is stored under: ``to_document(instance).get("_id")``,
+    without building the whole document when the id is stored as it is.
+
+    None when the instance has no ``_id`` to store (an ``id`` left None, for the server
+    to assign; a model with no field stored as ``_id``).
+
+    >>> import uuid
+    >>> from odm import BaseDocument, Document
+    >>> class Note(Document):
+    ...     text: str = ""
+    >>> id_of(Note(id="5f43a1b2c3d4e5f6a7b8c9d0"))
+    ObjectId('5f43a1b2c3d4e5f6a7b8c9d0')
+    >>> class Ticket(BaseDocument):
+    ...     id: uuid.UUID
+    >>> stored = id_of(Ticket(id=uuid.UUID(int=1)))  # as to_document stores it
+    >>> type(stored).__name__, stored.subtype, stored.as_uuid() == uuid.UUID(int=1)
+    ('Binary', 4, True)
+    """
+    plan = plan_for(type(instance))
+    try:
+        return plan.stored_id(instance)
+    except StoreError as exc:
+        raise _store_error(instance, exc) from exc.cause
+
+
+def _store_error(instance: BaseModel, exc: StoreError) -> ValidationError:
+    return ValidationError(
+        f"cannot store {type(instance).__qualname__}.{'.'.join(exc.path)}: {exc.cause}",
+        model=type(instance),
+        document_id=getattr(instance, "id", None),
+        errors=[
+            {
+                "type": "bson_value",
+                "loc": tuple(exc.path),
+                "msg": str(exc.cause),
+                "input": exc.value,
+            }
+        ],
+        field=".".join(exc.path),
+    )
 
 
 def from_document(

@@ -24,8 +24,12 @@ Example::
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Mapping, Sequence
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,16 +66,87 @@ def format_loc(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+# Constraints shown after a type (``int (>= 0)``): the attribute of annotated_types'
+# and Pydantic's metadata objects, and how to show its value.
+_CONSTRAINTS = (
+    ("gt", "> {}"),
+    ("ge", ">= {}"),
+    ("lt", "< {}"),
+    ("le", "<= {}"),
+    ("multiple_of", "multiple of {}"),
+    ("min_length", "min length {}"),
+    ("max_length", "max length {}"),
+    ("pattern", "pattern {}"),
+    ("max_digits", "at most {} digits"),
+    ("decimal_places", "at most {} decimal places"),
+)
+
+
+def _constraints(metadata: Iterable[Any]) -> list[str]:
+    import annotated_types
+    from pydantic.fields import FieldInfo
+
+    found: list[str] = []
+    for item in metadata:
+        if isinstance(item, FieldInfo):
+            found += _constraints(item.metadata)
+        elif isinstance(item, annotated_types.GroupedMetadata):  # Interval, Len, ...
+            found += _constraints(item)
+        elif isinstance(item, annotated_types.BaseMetadata):
+            for attribute, form in _CONSTRAINTS:
+                value = getattr(item, attribute, None)
+                if value is not None:
+                    shown = str(value) if isinstance(value, (int, float, Decimal)) else repr(value)
+                    found.append(form.format(shown))
+    return found
+
+
+def _literal_repr(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    return repr(value)
+
+
 def type_repr(annotation: Any) -> str:
     """A short, readable name for a type annotation, for error messages.
 
+    Constraints follow the type in parentheses; unions read as ``X | Y``.
+
     >>> import typing
+    >>> from pydantic import Field
     >>> type_repr(int), type_repr(typing.Optional[list[str]])
-    ('int', 'typing.Optional[list[str]]')
+    ('int', 'list[str] | None')
+    >>> type_repr(typing.Annotated[int, Field(ge=0, lt=10)])
+    'int (>= 0, < 10)'
+    >>> type_repr(dict[str, typing.Literal["a", "b"]])
+    "dict[str, Literal['a', 'b']]"
     """
-    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        inner = type_repr(args[0])
+        constraints = _constraints(annotation.__metadata__)
+        return f"{inner} ({', '.join(constraints)})" if constraints else inner
+    if annotation is type(None):
+        return "None"
+    if annotation is typing.Any:
+        return "Any"
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(type_repr(arg) for arg in args)
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(_literal_repr(arg) for arg in args)}]"
+    if origin is not None and isinstance(origin, type):
+        if not args:
+            return origin.__qualname__ if annotation is origin else _plain_repr(annotation)
+        shown = ", ".join("..." if arg is Ellipsis else type_repr(arg) for arg in args)
+        return f"{origin.__qualname__}[{shown}]"
+    if isinstance(annotation, type):
         return annotation.__qualname__
-    return repr(annotation).replace("NoneType", "None")
+    return _plain_repr(annotation)
+
+
+def _plain_repr(annotation: Any) -> str:
+    return repr(annotation).replace("typing.", "").replace("NoneType", "None")
 
 
 class ValidationError(ODMError, ValueError):

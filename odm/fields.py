@@ -94,11 +94,16 @@ def _strip_annotated(annotation: Any) -> Any:
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
-    """The members of a union (``X | None`` included), else the annotation alone."""
+    """The members of a union (``X | None`` included), else the annotation alone.
+
+    Nested unions are flattened, also through ``Annotated``: an optional discriminated
+    union, ``Annotated[A | B, Field(discriminator="kind")] | None``, has the members
+    ``A``, ``B`` and ``None``.
+    """
     base = _strip_annotated(annotation)
     origin = typing.get_origin(base)
     if origin is Union or origin is types.UnionType:
-        return typing.get_args(base)
+        return tuple(member for arg in typing.get_args(base) for member in _members(arg))
     return (annotation,)
 
 
@@ -284,6 +289,11 @@ def _find_field(models: list[type[BaseModel]], name: str, where: str) -> tuple[
     if not hits:
         names = sorted({n for model in models for n in _fields(model)})
         raise AttributeError(f"{where} has no field {name!r} (fields: {', '.join(names)})")
+    if all(hit[3].exclude is True for hit in hits):
+        # Never stored: a filter, sort or index on it could never match anything.
+        raise AttributeError(
+            f"{where}.{name} is not stored (Field(exclude=True)): it cannot be queried"
+        )
     stored = {hit[1] for hit in hits}
     if len(stored) > 1:
         raise AttributeError(

@@ -74,7 +74,7 @@ class _DocumentMeta(ModelMetaclass):
             config["collection"] = collection
             namespace["model_config"] = config
         # A base's field looks like a class attribute here (the proxy above), so
-        # Pydantic would warn that redeclaring it (``id: str = Field(alias="_id")``)
+        # Pydantic would warn that redeclaring it (``id: str`` in a Document subclass)
         # "shadows an attribute in parent": silence exactly those, nothing else.
         inherited = {
             name

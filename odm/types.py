@@ -23,6 +23,8 @@ annotation              stored as                        read back as
 ``Binary``              binary with its subtype          ``Binary``
 ``Regex``,              regular expression               ``Regex``; a compiled pattern
 ``re.Pattern``                                           for ``re.Pattern``
+``Timestamp``           BSON timestamp                   ``Timestamp``; JSON mode:
+                                                         ``{"t": int, "i": int}``
 ``Enum`` subclasses     the member's value               the member
 ``list``, ``tuple``,    array (sets sorted when their    the annotated container
 ``set``, ``frozenset``  items can be ordered)
@@ -35,6 +37,9 @@ UTC; an aware one is converted to UTC; microseconds below the millisecond are tr
 (rounded down, as the BSON encoder does), so ``12:00:00.123999`` is stored and read as
 ``12:00:00.123000+00:00``. The instance you saved keeps the value you gave it; annotate
 :data:`UTCDateTime` to make the model itself hold the stored form from the start.
+
+A bare container (``dict``, ``list``, ``set``, ``tuple``, ``typing.Dict``...) holds
+``Any``, as in Pydantic: its values are stored by their own types' rules.
 
 Other types Pydantic knows (URLs, IP addresses, paths, ``timedelta``...) are stored as
 Pydantic's JSON form of the value (a string, mostly) and validated back on read.
@@ -57,10 +62,20 @@ import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator
+from pydantic.fields import FieldInfo
 
-from driver.bson import Binary, Decimal128, Int64, ObjectId, Regex
+from driver.bson import Binary, Decimal128, Int64, ObjectId, Regex, Timestamp
 
-__all__ = ["Binary", "Decimal128", "Int64", "ObjectId", "Regex", "UTCDateTime", "to_stored_datetime"]
+__all__ = [
+    "Binary",
+    "Decimal128",
+    "Int64",
+    "ObjectId",
+    "Regex",
+    "Timestamp",
+    "UTCDateTime",
+    "to_stored_datetime",
+]
 
 _UTC = datetime.timezone.utc
 
@@ -85,12 +100,39 @@ def to_stored_datetime(value: datetime.datetime) -> datetime.datetime:
     return value
 
 
-UTCDateTime = Annotated[datetime.datetime, AfterValidator(to_stored_datetime)]
+class _FieldDefaults(FieldInfo):  # type: ignore[misc]  # final for Pydantic's users
+    """Field-level settings carried by a type alias (``Annotated[T, ...]``).
+
+    Pydantic merges a ``FieldInfo`` in a field's ``Annotated`` metadata into the field.
+    Where the alias is not a whole field's type (``list[UTCDateTime]``,
+    ``UTCDateTime | None``) the settings have no effect, and Pydantic warns about a
+    plain ``Field()`` there; it does not warn about subclasses (FastAPI's own are
+    one), so this one says nothing where it cannot apply.
+    """
+
+    __slots__ = ()
+
+
+UTCDateTime = Annotated[
+    datetime.datetime,
+    AfterValidator(to_stored_datetime),
+    # Pydantic does not validate defaults unless told: without this a
+    # ``Field(default_factory=...)`` value would keep its microseconds.
+    _FieldDefaults(validate_default=True),
+]
 """A ``datetime`` that the model holds as it will be stored: aware UTC, milliseconds.
 
->>> from pydantic import BaseModel
+Defaults are normalised too (``validate_default``) when ``UTCDateTime`` is the whole
+type of the field; for ``UTCDateTime | None`` with a default factory, add
+``Field(validate_default=True)`` yourself.
+
+>>> from pydantic import BaseModel, Field
 >>> class Event(BaseModel):
 ...     at: UTCDateTime
+...     seen: UTCDateTime = Field(
+...         default_factory=lambda: datetime.datetime(2024, 5, 1, 12, 0, 0, 123999))
 >>> Event(at=datetime.datetime(2024, 5, 1, 12, 0, 0, 123999)).at
+datetime.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=datetime.timezone.utc)
+>>> Event(at=datetime.datetime(2024, 5, 1)).seen
 datetime.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=datetime.timezone.utc)
 """

@@ -308,7 +308,10 @@ class Update:
                             f"{operator}: updating {'.'.join(mine)!r} conflicts with the "
                             f"update of {'.'.join(theirs)!r} already in this update"
                         )
-        return self._new((*self._ops, (operator, target.path, value, touched)), self._filters)
+        # A copy: the caller may change its dict afterwards; this update must not.
+        return self._new(
+            (*self._ops, (operator, target.path, _copy(value), touched)), self._filters
+        )
 
     # -- rendering
 

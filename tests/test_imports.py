@@ -132,6 +132,7 @@ EXPECTED_ODM_ALL: tuple[str, ...] = (
     "Pipeline",
     "QueryExpression",
     "Regex",
+    "Timestamp",
     "UTCDateTime",
     "Update",
     "ValidationError",

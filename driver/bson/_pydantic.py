@@ -1,7 +1,8 @@
 """Pydantic v2 schemas for the BSON value classes, built only when Pydantic asks.
 
 ``driver`` does not depend on Pydantic: each BSON class (``ObjectId``, ``Int64``,
-``Decimal128``, ``Binary``, ``Regex``) has a ``__get_pydantic_core_schema__`` hook
+``Decimal128``, ``Binary``, ``Regex``, ``Timestamp``) has a
+``__get_pydantic_core_schema__`` hook
 that imports this module, and this module imports ``pydantic_core`` inside its
 functions. So the classes work as annotations in any Pydantic model (an ODM
 document, a FastAPI body) while ``import driver`` never loads Pydantic.
@@ -20,6 +21,8 @@ Binary         Binary, bytes (subtype 0)    ``{"base64": str, "subtype": int}``;
                                             a base64 string accepted (subtype 0)
 Regex          Regex, ``re.Pattern``, str   ``{"pattern": str, "flags": str}``;
                                             a string accepted (no flags)
+Timestamp      Timestamp, ``{"t": int,      ``{"t": int, "i": int}`` (seconds and
+               "i": int}``                  increment, as Extended JSON's $timestamp)
 =============  ==========================  =========================================
 
 Example::
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     from driver.bson.int64 import Int64
     from driver.bson.objectid import ObjectId
     from driver.bson.regex import Regex
+    from driver.bson.timestamp import Timestamp
 
 __all__ = [
     "OBJECTID_PATTERN",
@@ -66,6 +70,8 @@ __all__ = [
     "objectid_schema",
     "regex_json_schema",
     "regex_schema",
+    "timestamp_json_schema",
+    "timestamp_schema",
 ]
 
 OBJECTID_PATTERN = "^[0-9a-fA-F]{24}$"
@@ -286,4 +292,45 @@ def regex_json_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {"pattern": {"type": "string"}, "flags": {"type": "string"}},
         "required": ["pattern"],
+    }
+
+
+# -- Timestamp ----------------------------------------------------------------------
+
+
+def timestamp_schema(cls: type[Timestamp]) -> CoreSchema:
+    """Timestamp (also from ``{"t": seconds, "i": increment}``); JSON: that object."""
+    from pydantic_core import core_schema as cs
+
+    def validate(value: Any) -> Timestamp:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict) and set(value) == {"t", "i"}:
+            time, inc = value["t"], value["i"]
+            if type(time) is int and type(inc) is int:
+                try:
+                    return cls(time, inc)
+                except ValueError:
+                    pass
+        raise _error(
+            "timestamp_type",
+            'Input should be a Timestamp or {"t": <seconds>, "i": <increment>}, '
+            "both unsigned 32-bit integers",
+        )
+
+    def serialize(value: Any, info: cs.SerializationInfo) -> Any:
+        return {"t": value.time, "i": value.inc} if info.mode_is_json() else value
+
+    return cs.no_info_plain_validator_function(
+        validate,
+        serialization=cs.plain_serializer_function_ser_schema(serialize, info_arg=True),
+    )
+
+
+def timestamp_json_schema() -> dict[str, Any]:
+    word = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
+    return {
+        "type": "object",
+        "properties": {"t": word, "i": word},
+        "required": ["t", "i"],
     }

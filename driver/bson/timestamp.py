@@ -30,6 +30,23 @@ class Timestamp:
 
     _type_marker = 17
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
+
+        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
+        """
+        from driver.bson._pydantic import timestamp_schema
+
+        return timestamp_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
+        from driver.bson._pydantic import timestamp_json_schema
+
+        return timestamp_json_schema()
+
     def __init__(self, time: datetime.datetime | int, inc: int) -> None:
         if isinstance(time, datetime.datetime):
             offset = time.utcoffset()

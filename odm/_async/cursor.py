@@ -8,6 +8,7 @@ driver and decodes each document into the model.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -53,6 +54,7 @@ class AsyncModelCursor(Generic[T]):
     projection: Mapping[str, Any] | None = None
     trusted: bool | None = None
     session: Any = None
+    rename_id: bool = False  # a plain output model's `id` reads the document's `_id`
 
     # -- building (each returns a new query)
 
@@ -75,8 +77,8 @@ class AsyncModelCursor(Generic[T]):
     # -- rendering
 
     def to_filter(self) -> dict[str, Any]:
-        """The filter document this query sends."""
-        return dict(self.filter)
+        """The filter document this query sends (a copy: changing it changes nothing)."""
+        return copy.deepcopy(dict(self.filter))
 
     def to_command(self) -> dict[str, Any]:
         """The ``find`` command this query sends (before the driver adds its fields)."""
@@ -84,7 +86,7 @@ class AsyncModelCursor(Generic[T]):
         if self.sort_keys:
             command["sort"] = dict(self.sort_keys)
         if self.projection is not None:
-            command["projection"] = dict(self.projection)
+            command["projection"] = copy.deepcopy(dict(self.projection))
         if self.skip_count:
             command["skip"] = self.skip_count
         if self.limit_count:
@@ -106,12 +108,16 @@ class AsyncModelCursor(Generic[T]):
             session=self.session,
         )
 
+    def _decode(self, document: Any) -> T:
+        if self.rename_id and "_id" in document and "id" not in document:
+            document["id"] = document.pop("_id")
+        return from_document(self.output, document, trusted=self.trusted)
+
     async def __aiter__(self) -> AsyncIterator[T]:
-        output, trusted = self.output, self.trusted
         cursor = self._driver_cursor()
         try:
             async for document in cursor:
-                yield from_document(output, document, trusted=trusted)
+                yield self._decode(document)
         finally:
             await cursor.close()
 
@@ -123,6 +129,8 @@ class AsyncModelCursor(Generic[T]):
         if length == 0:
             return []
         documents = await query._driver_cursor().to_list(None)
+        if self.rename_id:
+            return [self._decode(document) for document in documents]
         output, trusted = self.output, self.trusted
         return [from_document(output, document, trusted=trusted) for document in documents]
 
@@ -145,8 +153,8 @@ class AsyncAggregation(Generic[T]):
     session: Any = None
 
     def to_pipeline(self) -> list[dict[str, Any]]:
-        """The stages this aggregation sends."""
-        return [dict(stage) for stage in self.pipeline]
+        """The stages this aggregation sends (a copy: changing it changes nothing)."""
+        return copy.deepcopy([dict(stage) for stage in self.pipeline])
 
     def to_command(self) -> dict[str, Any]:
         """The ``aggregate`` command this aggregation sends (before the driver's fields)."""
@@ -154,14 +162,17 @@ class AsyncAggregation(Generic[T]):
             "aggregate": collection_name(self.model),
             "pipeline": self.to_pipeline(),
             "cursor": {},
-            **self.options,
+            **copy.deepcopy(dict(self.options)),
         }
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    async def _open(self) -> Any:
         collection = self.engine.collection(self.model)
-        cursor = await collection.aggregate(
-            self.to_pipeline(), session=self.session, **self.options
+        return await collection.aggregate(
+            list(self.pipeline), session=self.session, **self.options
         )
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        cursor = await self._open()
         output, trusted = self.output, self.trusted
         try:
             async for document in cursor:
@@ -171,10 +182,17 @@ class AsyncAggregation(Generic[T]):
 
     async def to_list(self) -> list[T]:
         """Every result as a list."""
-        return [item async for item in self]
+        cursor = await self._open()
+        documents = await cursor.to_list(None)
+        output, trusted = self.output, self.trusted
+        return [from_document(output, document, trusted=trusted) for document in documents]
 
     async def first(self) -> T | None:
-        """The first result, or None."""
-        async for item in self:
-            return item
-        return None
+        """The first result, or None; the server's cursor is closed at once."""
+        cursor = await self._open()
+        try:
+            async for document in cursor:
+                return from_document(self.output, document, trusted=self.trusted)
+            return None
+        finally:
+            await cursor.close()

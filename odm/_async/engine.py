@@ -13,6 +13,7 @@ Example (needs a server)::
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, overload
 
@@ -24,11 +25,11 @@ from driver.errors import DuplicateKeyError as DriverDuplicateKeyError
 from driver.results import BulkWriteResult, DeleteResult, UpdateResult
 from driver.uri import parse_uri
 from odm._async.cursor import AsyncAggregation, AsyncModelCursor
-from odm.bulk import BulkOperation, to_write_models, update_parts
-from odm.codec import CODEC_OPTIONS, dump_value, from_document, stored_name, to_document
+from odm.bulk import BulkOperation, new_document, stored_id, to_write_models, update_parts
+from odm.codec import CODEC_OPTIONS, dump_value, from_document, id_of, stored_name, to_document
 from odm.errors import DocumentNotFound, DuplicateKeyError
 from odm.index import IndexDiff, diff_indexes, index_specs
-from odm.model import collection_name
+from odm.model import BaseDocument, collection_name
 from odm.query import build_filter
 from odm.update import Update
 
@@ -37,9 +38,28 @@ __all__ = ["AsyncEngine"]
 M = TypeVar("M", bound=BaseModel)
 O = TypeVar("O", bound=BaseModel)  # noqa: E741
 
-def _projection(output: type[BaseModel]) -> dict[str, Any]:
-    # The stored names of the smaller model's fields; `_id` comes whether asked or not.
-    return {stored_name(output, name): 1 for name in output.model_fields}
+def _projection(output: type[BaseModel]) -> tuple[dict[str, Any], bool]:
+    # The stored names of the smaller model's fields (`_id` comes whether asked or
+    # not). A plain model's `id` field means the document's `_id` (a response model):
+    # True says to read `_id` into it.
+    fields: dict[str, Any] = {}
+    rename_id = False
+    for name in output.model_fields:
+        stored = stored_name(output, name)
+        if stored == "id" and not issubclass(output, BaseDocument):
+            stored, rename_id = "_id", True
+        fields[stored] = 1
+    return fields, rename_id
+
+
+def _sort_keys(sort: Any) -> tuple[Any, ...]:
+    # A list is several keys; so is a tuple, unless it is one (field, direction) pair.
+    if isinstance(sort, list):
+        return tuple(sort)
+    if isinstance(sort, tuple):
+        pair = len(sort) == 2 and isinstance(sort[1], int) and not isinstance(sort[1], bool)
+        return (sort,) if pair else sort
+    return (sort,)
 
 
 class AsyncEngine:
@@ -97,12 +117,11 @@ class AsyncEngine:
 
     async def insert(self, instance: M, *, session: Any = None) -> M:
         """Insert a new document; the instance (with the ``_id`` it was stored under)."""
-        document = to_document(instance)
+        document = new_document(instance)
         try:
-            result = await self.collection(type(instance)).insert_one(document, session=session)
+            await self.collection(type(instance)).insert_one(document, session=session)
         except DriverDuplicateKeyError as exc:
             raise _duplicate(type(instance), exc) from exc
-        _set_id(instance, document, result.inserted_id)
         return instance
 
     async def insert_many(
@@ -113,20 +132,21 @@ class AsyncEngine:
         if not items:
             return []
         model = _one_model(items)
-        documents = [to_document(item) for item in items]
+        documents = [new_document(item) for item in items]
         try:
             await self.collection(model).insert_many(documents, ordered=ordered, session=session)
         except BulkWriteError as exc:
-            raise _bulk_duplicate(model, exc) or exc from exc
-        for item, document in zip(items, documents, strict=True):
-            _set_id(item, document, document.get("_id"))
+            mapped = _mapped(model, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
         return items
 
     async def save(self, instance: M, *, session: Any = None) -> M:
         """Insert, or replace the stored document with the same ``id`` (an upsert)."""
-        document = to_document(instance)
-        if "_id" not in document:
+        if id_of(instance) is None:
             return await self.insert(instance, session=session)
+        document = to_document(instance)
         try:
             await self.collection(type(instance)).replace_one(
                 {"_id": document["_id"]}, document, upsert=True, session=session
@@ -137,11 +157,10 @@ class AsyncEngine:
 
     async def replace(self, instance: BaseModel, *, session: Any = None) -> None:
         """Replace the stored document with this ``id``; DocumentNotFound if none."""
-        document = to_document(instance)
-        where = {"_id": document.get("_id")}
+        where = {"_id": stored_id(instance, "replace")}
         try:
             result = await self.collection(type(instance)).replace_one(
-                where, document, session=session
+                where, to_document(instance), session=session
             )
         except DriverDuplicateKeyError as exc:
             raise _duplicate(type(instance), exc) from exc
@@ -150,7 +169,7 @@ class AsyncEngine:
 
     async def delete(self, instance: BaseModel, *, session: Any = None) -> None:
         """Delete the stored document with this ``id``; DocumentNotFound if none."""
-        where = {"_id": to_document(instance).get("_id")}
+        where = {"_id": stored_id(instance, "delete")}
         result = await self.collection(type(instance)).delete_one(where, session=session)
         if result.deleted_count == 0:
             raise DocumentNotFound(type(instance), where)
@@ -227,7 +246,10 @@ class AsyncEngine:
                 requests, ordered=ordered, session=session
             )
         except BulkWriteError as exc:
-            raise _bulk_duplicate(model, exc) or exc from exc
+            mapped = _mapped(model, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
         return result
 
     # -- reads
@@ -274,17 +296,19 @@ class AsyncEngine:
         Filters: ``User.age >= 18`` style expressions and raw dicts, all ANDed.
         ``projection``: a smaller model whose fields are read (results are of it).
         """
+        fields, rename_id = (None, False) if projection is None else _projection(projection)
         cursor: AsyncModelCursor[Any] = AsyncModelCursor(
             engine=self,
             model=model,
             output=projection or model,
             filter=build_filter(*filters),
-            projection=None if projection is None else _projection(projection),
+            projection=fields,
             trusted=trusted,
             session=session,
+            rename_id=rename_id,
         )
         if sort is not None:
-            cursor = cursor.sort(*(sort if isinstance(sort, (list, tuple)) else (sort,)))
+            cursor = cursor.sort(*_sort_keys(sort))
         if skip:
             cursor = cursor.skip(skip)
         if limit:
@@ -405,7 +429,7 @@ class AsyncEngine:
             engine=self,
             model=model,
             output=output or model,
-            pipeline=stages,
+            pipeline=copy.deepcopy(stages),  # the caller's list may change later
             options=options,
             trusted=trusted,
             session=session,
@@ -446,14 +470,6 @@ def _one_model(items: Sequence[BaseModel]) -> type[BaseModel]:
     return model
 
 
-def _set_id(instance: BaseModel, document: Mapping[str, Any], inserted: Any) -> None:
-    # A model whose id defaults to None gets the one the driver made on insert.
-    if getattr(instance, "id", None) is None and inserted is not None and "id" in type(
-        instance
-    ).model_fields:
-        object.__setattr__(instance, "id", inserted)
-
-
 def _id_value(model: type[BaseModel], value: Any) -> Any:
     field = model.model_fields.get("id")
     if field is None:
@@ -465,8 +481,9 @@ def _duplicate(model: type[BaseModel], error: BaseException) -> DuplicateKeyErro
     return DuplicateKeyError.from_driver(model, error)
 
 
-def _bulk_duplicate(model: type[BaseModel], error: BulkWriteError) -> DuplicateKeyError | None:
-    # The first duplicate of a bulk, mapped; the driver error (all of them) as cause.
+def _mapped(model: type[BaseModel], error: BulkWriteError) -> DuplicateKeyError | None:
+    # The first duplicate of a bulk, mapped (the driver error, with all of them, as its
+    # cause); None for any other bulk error (raised as it is).
     for write_error in (error.details or {}).get("writeErrors", []):
         if write_error.get("code") in (11000, 11001, 12582):
             return DuplicateKeyError.from_driver(model, error, write_error)

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 from pydantic.alias_generators import to_camel
 
 from driver.bson import Binary, Int64, ObjectId, Regex
-from odm.model import Document
+from odm.model import BaseDocument, Document
 
 __all__ = [
     "DOCUMENT_MODELS",
@@ -172,13 +172,13 @@ class RichDocument(Document, collection="rich"):
         return len(self.name)
 
 
-class UuidDocument(Document, collection="uuid_documents"):
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, alias="_id")
+class UuidDocument(BaseDocument, collection="uuid_documents"):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
     when: datetime.datetime
 
 
-class StrIdDocument(Document, collection="str_id_documents"):
-    id: str = Field(alias="_id")
+class StrIdDocument(BaseDocument, collection="str_id_documents"):
+    id: str
     count: int = 0
 
 
@@ -191,7 +191,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     Tree,
     Kitchen,
 )
-DOCUMENT_MODELS: tuple[type[Document], ...] = (RichDocument, UuidDocument, StrIdDocument)
+DOCUMENT_MODELS: tuple[type[BaseDocument], ...] = (RichDocument, UuidDocument, StrIdDocument)
 
 # -- value strategies -----------------------------------------------------------------
 
@@ -324,6 +324,7 @@ def instances() -> st.SearchStrategy[BaseModel]:
     return st.one_of([_STRATEGIES[m] for m in MODELS])
 
 
-def documents() -> st.SearchStrategy[Document]:
-    """Any instance of the :class:`odm.Document` models (for database round trips)."""
+def documents() -> st.SearchStrategy[BaseDocument]:
+    """Any instance of the stored models (:class:`odm.Document`, :class:`odm.BaseDocument`;
+    for database round trips)."""
     return st.one_of([_STRATEGIES[m] for m in DOCUMENT_MODELS])

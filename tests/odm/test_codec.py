@@ -27,9 +27,18 @@ from pydantic.alias_generators import to_camel
 
 from driver.bson import Binary, Decimal128, ObjectId, decode, encode
 from driver.errors import DuplicateKeyError as DriverDuplicateKeyError
-from odm.codec import CODEC_OPTIONS, dump_value, from_document, stored_name, to_document
-from odm.errors import DocumentNotFound, DuplicateKeyError, ODMError, ValidationError
-from odm.model import Document
+from odm import update
+from odm.codec import (
+    CODEC_OPTIONS,
+    dump_value,
+    from_document,
+    id_of,
+    stored_name,
+    to_document,
+)
+from odm.errors import DocumentNotFound, DuplicateKeyError, ODMError, ValidationError, type_repr
+from odm.fields import proxy_for
+from odm.model import BaseDocument, Document
 from tests.odm import strategies
 from tests.odm.strategies import Address, Cat, Dog, RichDocument, Tree
 
@@ -84,9 +93,10 @@ def test_to_document_output_reads_back_without_bson(instance: BaseModel) -> None
 
 @ROUND_TRIP
 @given(strategies.documents())
-def test_documents_are_bson_ready_with_id_first(instance: Document) -> None:
+def test_documents_are_bson_ready_with_id_first(instance: BaseDocument) -> None:
     document = to_document(instance)
     assert next(iter(document)) == "_id"
+    assert id_of(instance) == document["_id"]
     # Encodable with the default options too: nothing depends on UUID settings.
     encode(document)
 
@@ -269,6 +279,47 @@ def test_unknown_discriminator_tag_fails_even_when_trusted() -> None:
     for trusted in (False, True):
         with pytest.raises(ValidationError, match="pet"):
             from_document(RichDocument, document, trusted=trusted)
+
+
+VALIDATED: list[Any] = []
+
+
+class Kennel(Document, collection="kennels"):
+    pet: Annotated[Cat | Dog, Field(discriminator="kind")] | None = None
+    old_style: Optional[Annotated[Union[Cat, Dog], Field(discriminator="kind")]] = None  # noqa: UP045, UP007
+    pets: list[Annotated[Cat | Dog, Field(discriminator="kind")] | None] = Field(
+        default_factory=list
+    )
+
+    @field_validator("pet")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        VALIDATED.append(value)
+        return value
+
+
+def test_optional_discriminated_unions_round_trip() -> None:
+    kennel = Kennel(id=OID, pet=Dog(tricks=["sit"]), old_style=Cat(lives=2),
+                    pets=[Cat(), None, Dog()])
+    document = to_document(kennel)
+    assert document == {
+        "_id": OID,
+        "pet": {"kind": "dog", "good": True, "tricks": ["sit"]},
+        "old_style": {"kind": "cat", "lives": 2},
+        "pets": [{"kind": "cat", "lives": 9}, None, {"kind": "dog", "good": True, "tricks": []}],
+    }
+    for instance in (kennel, Kennel(id=OID)):
+        stored = through_bson(to_document(instance))
+        assert from_document(Kennel, stored) == instance
+        VALIDATED.clear()
+        back = from_document(Kennel, stored, trusted=True)
+        assert back == instance and type(back.pet) is type(instance.pet)
+        assert VALIDATED == []  # built by the trusted reader, not validated after all
+    stored = to_document(kennel)
+    stored["pet"] = {"kind": "parrot"}
+    for trusted in (False, True):
+        with pytest.raises(ValidationError, match="pet"):
+            from_document(Kennel, stored, trusted=trusted)
 
 
 class Circle(BaseModel):
@@ -477,6 +528,27 @@ def test_dump_value_applies_constraints_in_the_annotation() -> None:
     assert dump_value(int, -1, field="age") == -1
 
 
+def test_errors_show_constrained_types_readably() -> None:
+    with pytest.raises(ValidationError) as info:
+        dump_value(Annotated[int, Field(ge=0)], -1, field="age")
+    assert "(expected int (>= 0)):" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        update.set(proxy_for(Cat, "lives"), 10)  # declared ge=0, le=9
+    message = str(info.value)
+    assert "'Cat.lives' (expected int (>= 0, <= 9)):" in message
+    assert "Annotated" not in message and "typing." not in message
+    assert type_repr(Optional[Annotated[str, Field(max_length=3, pattern="^a")]]) == (  # noqa: UP045
+        "str (max length 3, pattern '^a') | None"
+    )
+    assert type_repr(dict[str, list[Annotated[decimal.Decimal, Field(gt=0)]]]) == (
+        "dict[str, list[Decimal (> 0)]]"
+    )
+    assert type_repr(Union[Literal["a", "b"], tuple[int, ...], None]) == (  # noqa: UP007
+        "Literal['a', 'b'] | tuple[int, ...] | None"
+    )
+    assert type_repr(Any) == "Any" and type_repr(ObjectId) == "ObjectId"
+
+
 def test_dump_value_reports_values_bson_cannot_hold() -> None:
     with pytest.raises(ValidationError, match="price"):
         dump_value(decimal.Decimal, decimal.Decimal("1." + "1" * 40), field="price")
@@ -564,8 +636,8 @@ def test_computed_field_example_is_not_a_field() -> None:
 
 
 def test_document_id_left_none_is_not_stored() -> None:
-    class Later(Document):
-        id: ObjectId | None = Field(default=None, alias="_id")  # type: ignore[assignment]
+    class Later(BaseDocument):
+        id: ObjectId | None = None
         name: str = ""
 
     assert to_document(Later(name="x")) == {"name": "x"}
@@ -608,3 +680,66 @@ def test_first_use_from_many_threads_sees_a_complete_plan() -> None:
         thread.join()
     assert len(results) == 8
     assert all(type(r) is Again and r.model_dump() == expected.model_dump() for r in results)
+
+
+# -- id_of ------------------------------------------------------------------------------
+
+
+class UuidNote(BaseDocument):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+
+class Shouting(BaseDocument):
+    id: str
+
+    @field_serializer("id")
+    def _upper(self, value: str) -> str:
+        return value.upper()
+
+
+class Unassigned(BaseDocument):
+    id: ObjectId | None = None
+
+
+class Priced(BaseDocument):
+    id: decimal.Decimal
+
+
+class Keyed(BaseModel):
+    key: str = Field(alias="_id")
+
+
+@pytest.mark.parametrize(
+    ("instance", "expected"),
+    [
+        (rich(id=OID), OID),
+        (UuidNote(id=uuid.UUID(int=5)), Binary(uuid.UUID(int=5).bytes, 4)),
+        (Shouting(id="hey"), "HEY"),  # the serializer's form, as stored
+        (Unassigned(), None),  # left out of the document: the server assigns it
+        (Unassigned(id=OID), OID),
+        (Priced(id=decimal.Decimal("1.5")), Decimal128("1.5")),
+        (Keyed(_id="k"), "k"),
+        (Address(street="s", city="c", zip="z"), None),  # no _id at all
+    ],
+)
+def test_id_of_is_the_stored_id(instance: BaseModel, expected: Any) -> None:
+    assert id_of(instance) == expected
+    assert type(id_of(instance)) is type(expected)
+    assert id_of(instance) == to_document(instance).get("_id")
+
+
+def test_id_of_an_id_that_cannot_be_stored_names_the_field() -> None:
+    with pytest.raises(ValidationError, match=r"Priced\.id"):
+        id_of(Priced(id=decimal.Decimal("1." + "1" * 40)))
+
+
+def test_bulk_finds_instances_by_their_stored_id() -> None:
+    from driver import DeleteOne, ReplaceOne
+    from odm.bulk import Delete, Replace, to_write_models
+
+    note = UuidNote(id=uuid.UUID(int=9))
+    stored = Binary(uuid.UUID(int=9).bytes, 4)
+    assert to_write_models(UuidNote, [Delete(note), Replace(note)]) == [
+        DeleteOne({"_id": stored}),
+        ReplaceOne({"_id": stored}, {"_id": stored}, upsert=False),
+    ]

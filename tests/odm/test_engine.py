@@ -201,6 +201,24 @@ def test_delete_and_delete_many(engine: Any) -> None:
     assert [u.name for u in engine.find(User)] == ["cyd"]
 
 
+class Ticket(BaseDocument, collection="tickets"):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)  # stored as Binary subtype 4
+    title: str = ""
+
+
+def test_instances_are_found_by_their_stored_id(engine: Any) -> None:
+    first, second = Ticket(title="a"), Ticket(title="b")
+    engine.insert_many([first, second])
+    first.title = "a2"
+    engine.replace(first)
+    assert engine.get(Ticket, first.id).title == "a2"
+    engine.delete(first)
+    with pytest.raises(DocumentNotFound):
+        engine.delete(first)
+    assert engine.bulk(Ticket, [b.Delete(second)]).deleted_count == 1
+    assert engine.count(Ticket) == 0
+
+
 def test_duplicate_key_is_mapped_with_the_model_and_key(engine: Any) -> None:
     engine.create_indexes(User)
     engine.insert(User(name="ada"))

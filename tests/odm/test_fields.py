@@ -6,7 +6,9 @@ import datetime
 import decimal
 import enum
 import pickle
+import typing
 import uuid
+from collections import abc as cabc
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pytest
@@ -161,6 +163,51 @@ def test_union_of_models_reaches_fields_of_each() -> None:
     assert p("pet").good.path == "pet.good"
     # A field in both members: its types joined.
     assert (p("pet").name == "Rex").to_filter() == {"pet.name": "Rex"}
+
+
+class Pets(Document, collection="pets"):
+    pet: Annotated[Cat | Dog, Field(discriminator="kind")] | None = None
+    old_style: Optional[Annotated[Union[Cat, Dog], Field(discriminator="kind")]] = None  # noqa: UP045, UP007
+    many: list[Annotated[Cat | Dog, Field(discriminator="kind")] | None] = Field(
+        default_factory=list
+    )
+
+
+def test_optional_discriminated_union_reaches_fields_of_each_member() -> None:
+    assert Pets.pet.kind.path == "pet.kind"
+    assert Pets.pet.lives.path == "pet.lives" and Pets.pet.good.path == "pet.good"
+    assert Pets.old_style.name.path == "old_style.name"
+    assert Pets.many.kind.path == "many.kind"
+    assert (Pets.pet.kind == "cat").to_filter() == {"pet.kind": "cat"}
+    assert (Pets.pet.lives > 3).to_filter() == {"pet.lives": {"$gt": 3}}
+    with pytest.raises(ValidationError):
+        Pets.pet.kind == "parrot"  # noqa: B015 - a tag no member has
+    assert (Pets.pet == None).to_filter() == {"pet": None}  # noqa: E711
+    assert (Pets.pet == Dog(good=False)).to_filter() == {
+        "pet": {"kind": "dog", "good": False, "name": ""}
+    }
+
+
+class Bare(Document, collection="bare"):
+    d: dict = Field(default_factory=dict)  # type: ignore[type-arg]
+    items: list = Field(default_factory=list)  # type: ignore[type-arg]
+    pair: tuple = ()  # type: ignore[type-arg]
+    old_dict: typing.Dict = Field(default_factory=dict)  # type: ignore[type-arg]  # noqa: UP006
+    old_tuple: typing.Tuple = ()  # type: ignore[type-arg]  # noqa: UP006
+    seq: cabc.Sequence = ()  # type: ignore[type-arg]
+    maybe: dict | None = None  # type: ignore[type-arg]
+
+
+def test_bare_containers_are_containers_of_any() -> None:
+    assert Bare.d["k"].path == "d.k" and Bare.maybe["k"].path == "maybe.k"
+    assert Bare.old_dict["k"].path == "old_dict.k"
+    assert Bare.items[0].path == "items.0" and Bare.pair[1].path == "pair.1"
+    assert Bare.old_tuple[2].path == "old_tuple.2" and Bare.seq[0].path == "seq.0"
+    assert (Bare.d["k"] == {"x": [1]}).to_filter() == {"d.k": {"x": [1]}}
+    assert (Bare.items == "one").to_filter() == {"items": "one"}  # an element
+    assert (Bare.items == [1, "a"]).to_filter() == {"items": [1, "a"]}
+    assert (Bare.old_tuple == (1, 2, 3)).to_filter() == {"old_tuple": [1, 2, 3]}
+    assert element_type(Bare.model_fields["old_tuple"].annotation) is Any
 
 
 def test_shadowed_field_names_reachable_by_item() -> None:

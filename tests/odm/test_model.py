@@ -16,7 +16,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from driver.bson import ObjectId
 from odm.codec import from_document, stored_name, to_document
-from odm.model import Document, DocumentConfig, collection_name, document_config
+from odm.model import BaseDocument, Document, DocumentConfig, collection_name, document_config
 
 OID = "5f43a1b2c3d4e5f6a7b8c9d0"
 
@@ -131,16 +131,23 @@ def test_bad_id_is_refused() -> None:
         Note(id="nothex")
 
 
-class StrId(Document, collection="str_ids"):
-    id: str = Field(alias="_id")
+# Custom id types: BaseDocument, whose subclasses declare ``id`` themselves (no alias
+# needed: it is stored as _id whatever its alias).
+class StrId(BaseDocument, collection="str_ids"):
+    id: str
 
 
-class IntId(Document, collection="int_ids"):
-    id: int = Field(alias="_id")
+class IntId(BaseDocument, collection="int_ids"):
+    id: int
 
 
-class UuidId(Document, collection="uuid_ids"):
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, alias="_id")
+class UuidId(BaseDocument, collection="uuid_ids"):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+
+class AliasedStrId(Document, collection="aliased_str_ids"):
+    # The older spelling: Document's id redeclared with an alias; still works.
+    id: str = Field(alias="_id")  # type: ignore[assignment]
 
 
 @pytest.mark.parametrize(
@@ -149,16 +156,24 @@ class UuidId(Document, collection="uuid_ids"):
         (StrId, "alice", "alice"),
         (IntId, 42, 42),
         (UuidId, uuid.UUID(int=7), uuid.UUID(int=7)),
+        (AliasedStrId, "bob", "bob"),
     ],
 )
-def test_custom_id_types(model: type[Document], given: Any, stored: Any) -> None:
+def test_custom_id_types(model: type[BaseDocument], given: Any, stored: Any) -> None:
     instance = model(id=given)
-    assert model(_id=given) == instance
     document = to_document(instance)
     assert list(document) == ["_id"]
+    assert stored_name(model, "id") == "_id"
     for trusted in (False, True):
         back = from_document(model, {"_id": document["_id"]}, trusted=trusted)
         assert back == instance and back.id == stored
+
+
+def test_custom_ids_are_built_by_field_name_and_read_from_underscore_id() -> None:
+    assert StrId(id="a").model_dump() == {"id": "a"}  # no alias: "id" in Python and JSON
+    assert StrId.model_validate({"id": "a"}) == StrId(id="a")
+    assert from_document(StrId, {"_id": "a"}) == StrId(id="a")
+    assert AliasedStrId(_id="b") == AliasedStrId(id="b")  # type: ignore[call-arg]
 
 
 def test_custom_id_without_default_is_required() -> None:
@@ -177,7 +192,7 @@ def test_redeclaring_a_parent_field_does_not_warn() -> None:
         warnings.simplefilter("error")
 
         class Custom(Document):
-            id: str = Field(alias="_id")
+            id: str  # type: ignore[assignment]
 
     assert Custom(id="x").id == "x"
 

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from driver import MongoClient
 from driver.bson import Regex, Timestamp
 from odm import update
 from odm.aggregation import Pipeline
-from odm.codec import CODEC_OPTIONS
+from odm.codec import CODEC_OPTIONS, from_document
 from odm.fields import FieldProxy, proxy_for
-from odm.model import Document
+from odm.model import BaseDocument
 from odm.query import QueryExpression, and_, build_filter, build_sort, nor_, or_, raw
 
 
@@ -36,8 +36,8 @@ class Item(BaseModel):
     qty: int = 0
 
 
-class Person(Document, collection="people"):
-    id: int = Field(default=0, alias="_id")
+class Person(BaseDocument, collection="people"):
+    id: int = 0
     name: str = ""
     age: int | None = None
     tags: list[str] = Field(default_factory=list)
@@ -50,7 +50,6 @@ class Person(Document, collection="people"):
 
 
 class Stamped(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
     stamp: Timestamp | None = None
 
 
@@ -379,5 +378,6 @@ def test_updated_documents_still_load(fresh: Any) -> None:
         .add_to_set(Person.tags, "t").set(Person.meta["x"], {"$y": 1})
     )
     stored = apply(fresh, {"name": "a", "age": 1}, built)
-    person = Person.model_validate(dict(stored, _id=1))
+    person = from_document(Person, dict(stored, _id=1))
+    assert person.id == 1
     assert person.items == [Item(sku="q")] and person.age == 2 and person.meta == {"x": {"$y": 1}}

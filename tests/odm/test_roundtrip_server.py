@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from odm import Document
+from odm import BaseDocument
 from tests.odm.engine_helpers import KINDS, open_engine
 from tests.odm.strategies import documents
 
@@ -26,7 +26,7 @@ def engine(request: pytest.FixtureRequest, mongodb_uri: str) -> Iterator[Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(instance=documents())
-def test_any_instance_round_trips_through_the_server(engine: Any, instance: Document) -> None:
+def test_any_instance_round_trips_through_the_server(engine: Any, instance: BaseDocument) -> None:
     model = type(instance)
     engine.save(instance)  # an upsert: Hypothesis may repeat an id
     assert engine.get(model, instance.id) == instance

@@ -7,6 +7,7 @@ JSON schema describes that form.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import decimal
 import enum
@@ -14,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+import typing
 import uuid
 from typing import Annotated, Any
 
@@ -24,8 +26,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 import odm.types
-from driver.bson import Binary, Decimal128, Int64, ObjectId, Regex, decode, encode
+from driver.bson import Binary, Decimal128, Int64, ObjectId, Regex, Timestamp, decode, encode
 from odm.codec import CODEC_OPTIONS, from_document, to_document
+from odm.model import Document
 from odm.types import UTCDateTime, to_stored_datetime
 
 UTC = datetime.timezone.utc
@@ -43,6 +46,7 @@ def test_odm_types_are_the_driver_classes() -> None:
     assert odm.types.Decimal128 is Decimal128
     assert odm.types.Binary is Binary
     assert odm.types.Regex is Regex
+    assert odm.types.Timestamp is Timestamp
 
 
 def test_importing_driver_bson_does_not_import_pydantic() -> None:
@@ -311,6 +315,134 @@ def test_utcdatetime_normalises_on_validation() -> None:
     assert Stamp(at=datetime.datetime(2024, 5, 1)).at.tzinfo is UTC
     # The instance equals what a read gives back, with no truncation surprise.
     assert from_document(Stamp, stored(stamp)) == stamp
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(UTC).replace(microsecond=123456)
+
+
+class Stamped(Document, collection="stamped"):
+    created: UTCDateTime = Field(default_factory=utc_now)
+    fixed: UTCDateTime = datetime.datetime(2024, 5, 1, 12, 0, 0, 999999)
+    seen: list[UTCDateTime] = Field(default_factory=list)
+    maybe: UTCDateTime | None = None
+
+
+def test_utcdatetime_normalises_defaults_too() -> None:
+    stamped = Stamped()
+    assert stamped.created.microsecond == 123000 and stamped.created.tzinfo is UTC
+    assert stamped.fixed == datetime.datetime(2024, 5, 1, 12, 0, 0, 999000, tzinfo=UTC)
+    # So the instance equals what a read gives back, in both modes.
+    for trusted in (False, True):
+        assert from_document(Stamped, stored(stamped), trusted=trusted) == stamped
+    # A stored document without the field: the default is normalised there too.
+    for trusted in (False, True):
+        back = from_document(Stamped, {"_id": stamped.id}, trusted=trusted)
+        assert back.created.microsecond == 123000 and back.fixed.microsecond == 999000
+
+
+def test_utcdatetime_inside_containers_and_unions_does_not_warn() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+
+        class Nested(BaseModel):
+            seen: list[UTCDateTime] = []
+            maybe: UTCDateTime | None = None
+            by_name: dict[str, UTCDateTime] = {}
+
+        value = datetime.datetime(2024, 5, 1, 12, 0, 0, 999999)
+        nested = Nested(seen=[value], maybe=value, by_name={"a": value})
+        TypeAdapter(UTCDateTime).validate_python(value)
+    assert nested.seen[0].microsecond == nested.maybe.microsecond == 999000  # type: ignore[union-attr]
+    assert nested.by_name["a"].microsecond == 999000
+
+
+# -- Timestamp --------------------------------------------------------------------------
+
+
+class Oplog(BaseModel):
+    ts: Timestamp
+    last: Timestamp | None = None
+    history: list[Timestamp] = []
+
+
+def test_timestamp_fields_need_no_arbitrary_types_and_round_trip() -> None:
+    entry = Oplog(ts=Timestamp(1_700_000_000, 3), history=[Timestamp(5, 1), Timestamp(5, 2)])
+    document = to_document(entry)
+    assert document == {"ts": Timestamp(1_700_000_000, 3), "last": None,
+                        "history": [Timestamp(5, 1), Timestamp(5, 2)]}
+    raw = decode(encode(document))
+    assert type(raw["ts"]) is Timestamp
+    for trusted in (False, True):
+        assert from_document(Oplog, stored(entry), trusted=trusted) == entry
+    # A BSON value the trusted reader takes as stored (not validated one by one): the
+    # list is the stored one, as for any list needing no conversion.
+    document = stored(entry)
+    assert from_document(Oplog, document, trusted=True).history is document["history"]
+
+
+def test_timestamp_json_form() -> None:
+    entry = Oplog(ts=Timestamp(7, 1))
+    assert entry.model_dump()["ts"] == Timestamp(7, 1)  # Python mode keeps the instance
+    assert entry.model_dump(mode="json")["ts"] == {"t": 7, "i": 1}
+    assert Oplog.model_validate_json(entry.model_dump_json()) == entry
+    assert Oplog(ts={"t": 7, "i": 1}).ts == Timestamp(7, 1)  # type: ignore[arg-type]
+    schema = Oplog.model_json_schema()["properties"]["ts"]
+    assert schema["type"] == "object" and schema["required"] == ["t", "i"]
+
+
+@pytest.mark.parametrize(
+    "bad", [5, "5", {"t": 1}, {"t": -1, "i": 0}, {"t": 2**32, "i": 0}, {"t": 1.0, "i": 0}]
+)
+def test_timestamp_refuses_anything_else(bad: Any) -> None:
+    with pytest.raises(PydanticValidationError, match="timestamp_type"):
+        Oplog(ts=bad)
+
+
+# -- bare containers --------------------------------------------------------------------
+
+
+class BareContainers(BaseModel):
+    d: dict = {}  # type: ignore[type-arg]
+    items: list = []  # type: ignore[type-arg]
+    unique: set = set()  # type: ignore[type-arg]
+    pair: tuple = ()  # type: ignore[type-arg]
+    old_dict: typing.Dict = {}  # type: ignore[type-arg]  # noqa: UP006
+    old_tuple: typing.Tuple = ()  # type: ignore[type-arg]  # noqa: UP006
+    seq: collections.abc.Sequence = ()  # type: ignore[type-arg]
+    mapping: collections.abc.Mapping = {}  # type: ignore[type-arg]
+
+
+def test_bare_containers_hold_any() -> None:
+    model = BareContainers(
+        d={"k": [1, {"x": "y"}]},
+        items=[1, "a", uuid.UUID(int=3)],
+        unique={3, 1},
+        pair=(1, "a"),
+        old_dict={"n": 1},
+        old_tuple=(1, 2, 3),
+        seq=[4, 5],
+        mapping={"m": None},
+    )
+    document = to_document(model)
+    assert document == {
+        "d": {"k": [1, {"x": "y"}]},
+        "items": [1, "a", Binary(uuid.UUID(int=3).bytes, 4)],  # Any: stored by its type
+        "unique": [1, 3],
+        "pair": [1, "a"],
+        "old_dict": {"n": 1},
+        "old_tuple": [1, 2, 3],
+        "seq": [4, 5],
+        "mapping": {"m": None},
+    }
+    plain = BareContainers(
+        d={"k": 1}, items=[1], unique={2}, pair=(1, 2), old_tuple=(1,), seq=[4]
+    )
+    for trusted in (False, True):
+        back = from_document(BareContainers, stored(plain), trusted=trusted)
+        assert back == plain and type(back.pair) is tuple and type(back.unique) is set
 
 
 # -- bytes, Binary, Regex, re.Pattern ---------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from driver.bson import Decimal128, Int64, ObjectId, Regex, Timestamp
 from odm import update
@@ -44,9 +44,7 @@ class User(Document, collection="users"):
 
 
 class Log(BaseModel):
-    # Timestamp has no Pydantic schema: such a field needs arbitrary types.
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    stamp: Timestamp | None = None
+    stamp: Timestamp | None = None  # Timestamp has a Pydantic schema: no arbitrary types
 
 
 # ---------------------------------------------------------------------------- rendering
