@@ -70,9 +70,8 @@ class Book(Document):
     stock: int = Field(0, ge=0)
     tags: list[str] = Field(default_factory=list)
     reviews: list[Review] = Field(default_factory=list)
-    # validate_default: Pydantic validates no default otherwise, and UTCDateTime is a
-    # validator (it keeps milliseconds, as stored), so the instance equals what is read.
-    added: UTCDateTime = Field(default_factory=utc_now, validate_default=True)
+    # UTCDateTime keeps milliseconds, as stored, so the instance equals what is read.
+    added: UTCDateTime = Field(default_factory=utc_now)
 
 
 class Shelf(BaseModel):
