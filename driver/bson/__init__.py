@@ -19,8 +19,10 @@ import struct
 from collections.abc import Iterator, Mapping
 from typing import IO, Any, TypeVar, overload
 
-from driver.bson._decoder import decode_document, document_size
-from driver.bson._encoder import MAX_BSON_SIZE, encode_document
+from driver.bson import _codec
+from driver.bson._codec import decode_document, encode_document
+from driver.bson._decoder import document_size
+from driver.bson._encoder import MAX_BSON_SIZE
 from driver.bson.binary import (
     ALL_UUID_SUBTYPES,
     CSHARP_LEGACY,
@@ -123,8 +125,12 @@ _unpack_i = struct.Struct("<i").unpack_from
 
 
 def has_c() -> bool:
-    """Whether the C accelerator is in use (not yet: the pure codec serves everything)."""
-    return False
+    """Whether the C accelerator (``driver.bson._cbson``) is in use.
+
+    False when it was not built or when ``FELDSPAR_NO_C`` is set; the pure-Python
+    codec then serves everything, with the same results.
+    """
+    return _codec.USING_C
 
 
 def _as_bytes(data: Any) -> bytes:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterator, Mapping
 from typing import Any
 
-from driver.bson._decoder import document_size, inflate_raw
+from driver.bson._codec import inflate_raw
+from driver.bson._decoder import document_size
 from driver.bson.codec_options import DEFAULT_CODEC_OPTIONS, CodecOptions
 from driver.errors import InvalidBSON
 
