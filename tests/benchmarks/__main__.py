@@ -5,6 +5,7 @@ Examples::
     python -m tests.benchmarks                  # every suite, the full scheme
     python -m tests.benchmarks --only bson      # one suite
     python -m tests.benchmarks --only driver    # ours vs PyMongo against SecantusDB
+    python -m tests.benchmarks --only odm       # our ODM vs the driver, Beanie, ODMantic, MongoEngine
     python -m tests.benchmarks --quick          # a few seconds: a smoke run, not a score
     python -m tests.benchmarks --json /tmp/bench.json
 
@@ -39,7 +40,16 @@ SUITES: dict[str, tuple[str, str]] = {
         "single- and multi-document tasks (command, find, insert, bulk insert) against "
         "SecantusDB: ours vs PyMongo C, wall and CPU per op (BENCH_MONGODB_URI: your server)",
     ),
+    "odm": (
+        "tests.benchmarks.odm_bench",
+        "ODM spec tasks (small/large/nested models: create, update, find) against "
+        "SecantusDB: our odm.Engine vs our raw driver, Beanie, ODMantic, MongoEngine "
+        "(peers from the bench extra; missing ones are reported)",
+    ),
 }
+
+#: Suites whose ``run`` takes ``tasks=[names]`` (``--task``); their ``TASKS`` have names.
+TASK_SUITES = ("driver", "odm")
 
 
 def build_scheme(args: argparse.Namespace, full: Scheme = FULL, quick: Scheme = QUICK) -> Scheme:
@@ -88,21 +98,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--task",
         action="append",
         metavar="NAME",
-        help="driver suite: run only this task (repeatable), e.g. find_one_by_id",
+        help="run only this task (repeatable) of the driver or odm suite, e.g. "
+        "find_one_by_id or small_create; suites without the named tasks are skipped",
     )
     parser.add_argument(
         "--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH"
     )
     args = parser.parse_args(argv)
 
+    modules = {name: importlib.import_module(SUITES[name][0]) for name in args.only or SUITES}
+    # --task: each suite of TASK_SUITES runs the named tasks it has; the other suites
+    # are skipped, and a name no selected suite has is an error.
+    chosen: dict[str, list[str] | None] = {name: None for name in modules}
+    if args.task:
+        known = {
+            name: {task.name for task in module.TASKS} if name in TASK_SUITES else set()
+            for name, module in modules.items()
+        }
+        unknown = [t for t in args.task if not any(t in names for names in known.values())]
+        if unknown:
+            parser.error(f"--task: no selected suite has {', '.join(unknown)}")
+        chosen = {
+            name: [t for t in args.task if t in known[name]]
+            for name in modules
+            if any(t in known[name] for t in args.task)
+        }
+
     results: dict[str, Any] = {}
-    for name in args.only or list(SUITES):
-        module = importlib.import_module(SUITES[name][0])
+    for name, tasks in chosen.items():
+        module = modules[name]
         scheme = build_scheme(
             args, getattr(module, "FULL_SCHEME", FULL), getattr(module, "QUICK_SCHEME", QUICK)
         )
-        if args.task and name == "driver":
-            results[name] = module.run(scheme, tasks=args.task)
+        if tasks is not None:
+            results[name] = module.run(scheme, tasks=tasks)
         else:
             results[name] = module.run(scheme)
         print(module.render(results[name]), flush=True)
