@@ -118,6 +118,17 @@ def _w_decimal(value: Any) -> Any:
     return value
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _w_int(value: Any) -> Any:
+    # BSON holds 64-bit integers at most: say which field, not the encoder's bare
+    # OverflowError after the command was half built.
+    if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(f"{value} cannot be stored: BSON integers are 64-bit at most")
+    return value
+
+
 def _f_decimal(value: Any) -> Any:
     return value.to_decimal() if type(value) is Decimal128 else value
 
@@ -241,7 +252,7 @@ def _identity_node(kind: type | tuple[type, ...], lax: Check | None = None) -> N
 _SCALARS: dict[Any, Node] = {
     str: Node(strict=_is(str), lax=_isinstance(str)),
     bool: Node(strict=_is(bool), lax=_is(bool)),
-    int: Node(build=_b_int, strict=_is_int, lax=_is_int),
+    int: Node(write=_w_int, build=_b_int, strict=_is_int, lax=_is_int),
     float: Node(
         build=_b_float, strict=_is(float), lax=lambda v: type(v) in (float, int, Int64)
     ),

@@ -16,6 +16,7 @@ Example (needs a server)::
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, overload
 
@@ -96,6 +97,9 @@ class Engine:
                 f"{type(client_or_uri).__name__}"
             )
         self.database = self.client.get_database(name, codec_options=CODEC_OPTIONS)
+        self._collections: weakref.WeakKeyDictionary[type[BaseModel], Any] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"Engine(database={self.database.name!r})"
@@ -113,7 +117,14 @@ class Engine:
 
     def collection(self, model: type[BaseModel]) -> Any:
         """The driver collection ``model`` is stored in (decoding as the ODM reads)."""
-        return self.database.get_collection(collection_name(model), codec_options=CODEC_OPTIONS)
+        # Kept per engine (never on the model): every operation asks.
+        found = self._collections.get(model)
+        if found is None:
+            found = self.database.get_collection(
+                collection_name(model), codec_options=CODEC_OPTIONS
+            )
+            self._collections[model] = found
+        return found
 
     # -- writes
 
