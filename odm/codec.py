@@ -77,7 +77,7 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic import BaseModel
 
-from driver.bson import CodecOptions
+from driver.bson import CodecOptions, ObjectId
 from driver.bson.binary import UuidRepresentation
 from odm._convert import Node, compile_annotation
 from odm._plan import StoreError, plan_for
@@ -246,6 +246,11 @@ def _value_codec(annotation: Any) -> _ValueCodec:
     return codec
 
 
+# Types whose instances are stored as they are (bool and int excluded: int needs the
+# 64-bit check, and an exact-type test keeps bool out of int anyway).
+_AS_IS: frozenset[Any] = frozenset({str, float, ObjectId})
+
+
 def dump_value(
     annotation: Any, value: Any, *, field: str, model: type[BaseModel] | None = None
 ) -> Any:
@@ -268,6 +273,10 @@ def dump_value(
       ...
     odm.errors.ValidationError: invalid value for field 'age' (expected int): Input should be a valid integer, unable to parse string as an integer [type=int_parsing, input='x']
     """
+    if type(value) is annotation and annotation in _AS_IS:
+        # The commonest filter value (`User.id == an_id`): already of the field's exact
+        # type, nothing to validate or convert (Pydantic would return it unchanged).
+        return value
     codec = _value_codec(annotation)
     try:
         validated = codec.adapter.validate_python(value)
