@@ -25,7 +25,8 @@ import struct
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from driver.bson._hooks import PydanticHooks
 
 __all__ = [
     "ALL_UUID_REPRESENTATIONS",
@@ -157,32 +158,18 @@ class BinaryVector:
         return len(self.data)
 
 
-class Binary(bytes):
+class Binary(bytes, PydanticHooks):
     """Bytes with a BSON binary subtype (0 to 255).
 
     >>> Binary(b"\\x01\\x02", 128)
     Binary(b'\\x01\\x02', 128)
     """
 
+    _pydantic_kind = "binary"
+
     # No __slots__: CPython refuses non-empty slots on bytes subclasses.
     _type_marker = 5
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
-
-        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
-        """
-        from driver.bson._pydantic import binary_schema
-
-        return binary_schema(cls)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
-        from driver.bson._pydantic import binary_json_schema
-
-        return binary_json_schema()
     __subtype: int
 
     def __new__(cls, data: bytes | bytearray | memoryview, subtype: int = BINARY_SUBTYPE) -> Binary:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import decimal
 import operator
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
+
+from driver.bson._hooks import PydanticHooks
 
 __all__ = ["Decimal128", "create_decimal128_context"]
 
@@ -149,7 +151,7 @@ def _finite_str(negative: bool, coefficient: int, exponent: int) -> str:
     return "-" + text if negative else text
 
 
-class Decimal128:
+class Decimal128(PydanticHooks):
     """A BSON Decimal128 (type 0x13): an IEEE 754-2008 128-bit decimal.
 
     Build one from a ``str``, a :class:`decimal.Decimal`, or a ``(high, low)`` pair
@@ -181,26 +183,11 @@ class Decimal128:
         False
     """
 
+    _pydantic_kind = "decimal128"
+
     __slots__ = ("_bid",)
 
     _type_marker = 19
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
-
-        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
-        """
-        from driver.bson._pydantic import decimal128_schema
-
-        return decimal128_schema(cls)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
-        from driver.bson._pydantic import decimal128_json_schema
-
-        return decimal128_json_schema()
 
     _bid: bytes
 

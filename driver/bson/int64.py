@@ -12,34 +12,19 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+from driver.bson._hooks import PydanticHooks
 
 __all__ = ["Int64"]
 
 
-class Int64(int):
+class Int64(int, PydanticHooks):
     """A BSON int64 (type 0x12). Behaves as ``int`` in arithmetic."""
+
+    _pydantic_kind = "int64"
 
     __slots__ = ()
 
     _type_marker = 18
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
-
-        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
-        """
-        from driver.bson._pydantic import int64_schema
-
-        return int64_schema(cls)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
-        from driver.bson._pydantic import int64_json_schema
-
-        return int64_json_schema()
 
     def __getstate__(self) -> object:
         return {}

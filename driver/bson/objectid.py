@@ -23,6 +23,7 @@ import time
 from random import SystemRandom
 from typing import Any
 
+from driver.bson._hooks import PydanticHooks
 from driver.errors import InvalidId
 
 __all__ = ["ObjectId"]
@@ -55,7 +56,7 @@ def _next_counter() -> int:
     return value
 
 
-class ObjectId:
+class ObjectId(PydanticHooks):
     """A BSON ObjectId.
 
     ``ObjectId()`` makes a new unique id; ``ObjectId(str)`` parses 24 hex digits;
@@ -65,26 +66,11 @@ class ObjectId:
     True
     """
 
+    _pydantic_kind = "objectid"
+
     __slots__ = ("__id",)
 
     _type_marker = 7
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
-
-        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
-        """
-        from driver.bson._pydantic import objectid_schema
-
-        return objectid_schema(cls)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
-        from driver.bson._pydantic import objectid_json_schema
-
-        return objectid_json_schema()
 
     def __init__(self, oid: str | bytes | ObjectId | None = None) -> None:
         if oid is None:

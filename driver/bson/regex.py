@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, Generic, TypeVar
 
+from driver.bson._hooks import PydanticHooks
+
 __all__ = ["Regex", "flags_from_str", "str_flags"]
 
 _T = TypeVar("_T", str, bytes)
@@ -57,32 +59,17 @@ def str_flags(flags: int) -> str:
     return text
 
 
-class Regex(Generic[_T]):
+class Regex(Generic[_T], PydanticHooks):
     """A BSON regular expression (type 0x0B).
 
     ``flags`` may be an options string (``"imx"``) or Python ``re`` flags.
     """
 
+    _pydantic_kind = "regex"
+
     __slots__ = ("flags", "pattern")
 
     _type_marker = 11
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
-
-        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
-        """
-        from driver.bson._pydantic import regex_schema
-
-        return regex_schema(cls)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
-        from driver.bson._pydantic import regex_json_schema
-
-        return regex_json_schema()
 
     def __init__(self, pattern: _T, flags: str | int = 0) -> None:
         if not isinstance(pattern, (str, bytes)):

@@ -14,38 +14,25 @@ import calendar
 import datetime
 from typing import Any
 
+from driver.bson._hooks import PydanticHooks
+
 __all__ = ["Timestamp"]
 
 _UPPER = 2**32
 
 
-class Timestamp:
+class Timestamp(PydanticHooks):
     """A BSON timestamp (type 0x11): ``time`` in seconds and an ordinal ``inc``.
 
     ``time`` may be a datetime (a naive one is taken as UTC). Both parts must fit
     in an unsigned 32-bit integer.
     """
 
+    _pydantic_kind = "timestamp"
+
     __slots__ = ("__inc", "__time")
 
     _type_marker = 17
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        """Pydantic v2 support, imported on use (``driver`` does not need Pydantic).
-
-        See :mod:`driver.bson._pydantic` for what each mode accepts and produces.
-        """
-        from driver.bson._pydantic import timestamp_schema
-
-        return timestamp_schema(cls)
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """The JSON Schema of the JSON form (FastAPI's OpenAPI documents show it)."""
-        from driver.bson._pydantic import timestamp_json_schema
-
-        return timestamp_json_schema()
 
     def __init__(self, time: datetime.datetime | int, inc: int) -> None:
         if isinstance(time, datetime.datetime):
