@@ -92,6 +92,7 @@ RENAMES: dict[str, str] = {
     "AsyncGenerator": "Generator",
     "AsyncIterable": "Iterable",
     "AsyncIterator": "Iterator",
+    "AsyncMigrator": "Migrator",
     "AsyncModelCursor": "ModelCursor",
     "AsyncMongoClient": "MongoClient",
     "AsyncPool": "Pool",
