@@ -64,6 +64,8 @@ from odm.migrations.files import (
 )
 from odm.migrations.plan import commands, describe, expand, plan
 from odm.migrations.records import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_LOCK_TTL,
     MIGRATIONS_COLLECTION,
     Drift,
     MigrationError,
@@ -82,8 +84,6 @@ from odm.migrations.state import (
 __all__ = ["AsyncMigrator", "MigrationContext"]
 
 LOCK_ID = "lock"
-DEFAULT_LOCK_TIMEOUT = 60.0
-DEFAULT_LOCK_TTL = 600.0
 _POLL_FIRST, _POLL_MAX = 0.05, 1.0
 # Test hooks (environment), for the tests of killed and concurrent runs only:
 # "exit-after-op:K" ends the process (os._exit(70)) right after the K-th operation of a
@@ -247,9 +247,10 @@ class AsyncMigrator:
     async def live_state(self) -> State:
         """The database's indexes as a state (``_id_``, ``system.*`` and the records
         collection left out)."""
-        names = await self.database.list_collection_names()
+        cursor = await self.database.list_collections()
+        names = [info["name"] async for info in cursor if info.get("type", "collection") == "collection"]
         listings = {}
-        for collection in sorted(names):
+        for collection in sorted(names):  # views have no indexes (listIndexes refuses them)
             if collection == MIGRATIONS_COLLECTION or collection.startswith("system."):
                 continue
             cursor = await self.database.get_collection(collection).list_indexes()
@@ -267,10 +268,17 @@ class AsyncMigrator:
         """Compare the live indexes with ``expected``: a state, models (their declared
         indexes), or by default the ``STATE`` of the last migration file. Migrations
         not applied (or stopped half-way) count as drift too."""
+        entries = await self.status()
         pending = tuple(
             f"{entry.number:04d}_{entry.name}"
-            for entry in await self.status()
+            for entry in entries
             if entry.state in ("pending", "partial", "rolling back")
+        )
+        changed = tuple(
+            f"migration {entry.number:04d}_{entry.name} was edited after it was applied "
+            "(its checksum differs from the record)"
+            for entry in entries
+            if entry.state in ("changed", "no file")
         )
         if expected is None:
             wanted = latest_state(self.migrations())
@@ -279,7 +287,7 @@ class AsyncMigrator:
         else:
             wanted = state_from_models(expected)
         live = await self.live_state()
-        return Drift(tuple(state_differences(wanted, live)), pending)
+        return Drift(changed + tuple(state_differences(wanted, live)), pending)
 
     # -- applying
 
@@ -289,7 +297,7 @@ class AsyncMigrator:
         ``dry_run`` the commands are logged, nothing is sent and nothing recorded."""
         migrations = self.migrations()
         if to is not None and not 0 <= to <= len(migrations):
-            raise MigrationError(f"no migration {to:04d} (the last is {len(migrations):04d})")
+            raise ValueError(f"no migration {to:04d} (the last is {len(migrations):04d})")
         target = len(migrations) if to is None else to
         if dry_run:
             return await self._apply(migrations, target, dry_run=True)
@@ -304,6 +312,7 @@ class AsyncMigrator:
                     "a rollback stopped in the middle of this migration: run rollback again first",
                     migration=f"{int(record['number']):04d}_{record.get('name')}",
                 )
+        _check_names(records, migrations)
         applied = [n for n, record in records.items() if record.get("state") == "applied"]
         if max(applied, default=0) > target:
             raise MigrationError(
@@ -330,7 +339,7 @@ class AsyncMigrator:
         """Roll back the recorded migrations numbered above ``to`` (0: all), last first;
         the labels rolled back."""
         if to < 0:
-            raise MigrationError(f"the migration to roll back to is 0 or more, not {to}")
+            raise ValueError(f"the migration to roll back to is 0 or more, not {to}")
         migrations = {migration.number: migration for migration in self.migrations()}
         if dry_run:
             return await self._rollback(migrations, to, dry_run=True)
@@ -488,6 +497,11 @@ class AsyncMigrator:
                 f"{self.directory} has migrations already: init --from-db starts an empty one"
             )
         async with _Lock(self, "init"):
+            if await self.records():
+                raise MigrationError(
+                    f"database {self.database.name} has migrations recorded already "
+                    f"({MIGRATIONS_COLLECTION}): init --from-db starts a new history"
+                )
             state = await self.live_state()
             operations = plan({}, state)
             label = slugify(name)
@@ -503,6 +517,20 @@ class AsyncMigrator:
             )
         self._say(f"wrote {path} ({len(operations)} operation(s)); recorded as applied")
         return path
+
+
+def _check_names(records: Mapping[int, Mapping[str, Any]], migrations: list[Migration]) -> None:
+    # Records and files match by number; a different name under one number means two
+    # histories met (two branches each wrote the same number): never skip either.
+    for migration in migrations:
+        record = records.get(migration.number)
+        if record is not None and record.get("name") != migration.name:
+            raise MigrationError(
+                f"database has {migration.number:04d}_{record.get('name')} recorded, but the "
+                f"file {migration.number:04d} is {migration.label}: roll the database back "
+                f"below {migration.number:04d} (with the files it was applied from), or "
+                "renumber your migration, then apply"
+            )
 
 
 def _same_flag(current: Any, wanted: Any) -> bool:

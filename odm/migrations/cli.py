@@ -19,7 +19,9 @@ Commands:
 
 Common options: ``--uri`` (default: the ``MONGODB_URI`` environment variable),
 ``--database`` (default: the one in the URI), ``--dir`` (default ``migrations``),
-``--lock-timeout`` (seconds to wait for another process's migration lock, default 60).
+``--lock-timeout`` (seconds to wait for another process's migration lock, default 60),
+``--lock-ttl`` (seconds after which a lock not renewed is stale, default 600: longer
+than the slowest single index build).
 
 Exit codes:
 
@@ -41,6 +43,8 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from odm.migrations.records import DEFAULT_LOCK_TTL
 
 __all__ = ["EXIT_DRIFT", "EXIT_FAILED", "EXIT_LOCKED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -79,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--database", default=None, help="database (default: the URI's)")
             sub.add_argument("--lock-timeout", type=float, default=60.0, metavar="SECONDS",
                              help="wait this long for another process's lock (default 60)")
+            sub.add_argument("--lock-ttl", type=float, default=DEFAULT_LOCK_TTL, metavar="SECONDS",
+                             help="a lock not renewed for this long is stale (default "
+                             f"{DEFAULT_LOCK_TTL:g}); renewed after each operation, so make it "
+                             "longer than your slowest index build")
         return sub
 
     make = command("make", "write the next migration file from the models", database=False)
@@ -188,9 +196,11 @@ def _with_database(args: argparse.Namespace) -> int:
         raise _Usage("no connection string: pass --uri or set MONGODB_URI")
     if args.lock_timeout < 0:
         raise _Usage("--lock-timeout must be 0 or more")
+    if args.lock_ttl <= 0:
+        raise _Usage("--lock-ttl must be more than 0")
     try:
         migrator = Migrator(uri, args.dir, database=args.database,
-                            lock_timeout=args.lock_timeout, log=_say)
+                            lock_timeout=args.lock_timeout, lock_ttl=args.lock_ttl, log=_say)
     except MigrationError as exc:
         raise _Usage(str(exc)) from exc
     except (PyMongoError, ValueError) as exc:
@@ -198,6 +208,8 @@ def _with_database(args: argparse.Namespace) -> int:
     try:
         with migrator:
             return _run(args, migrator)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from exc
     except PyMongoError as exc:
         raise MigrationError(f"database {migrator.database.name}: {type(exc).__name__}: {exc}") from exc
 

@@ -29,7 +29,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from odm.migrations.plan import Operation, describe, plan
+from odm.index import IndexSpec
+from odm.migrations.plan import Operation, bridge, describe, plan
 from odm.migrations.state import State, normalize_state, state_from_models
 
 __all__ = [
@@ -232,6 +233,26 @@ def render(number: int, name: str, operations: Sequence[Operation], state: State
             "",
             "A collection rename was detected (a collection left the models and one with",
             "the same indexes arrived): check it is one model renamed, not two models.",
+        ]
+    unbridged = sorted(
+        {
+            f"{operation['collection']}.{operation['index']['name']}"
+            for operation in operations
+            if operation["op"] == "drop_index"
+            and bridge(IndexSpec.from_dict(operation["index"])) is None
+            and any(
+                other["op"] == "create_index" and other["collection"] == operation["collection"]
+                for other in operations
+            )
+        }
+    )
+    if unbridged:
+        notes += [
+            "",
+            "Rebuilt without a bridge (a text or wildcard index cannot have one): "
+            + ", ".join(unbridged),
+            "has no index between its drop and the new build; queries that need it scan",
+            "(a $text query fails) meanwhile. Apply at a quiet time.",
         ]
     docstring = _docstring_lines([f"Migration {number:04d}: {name}.", "", *notes])
     return (

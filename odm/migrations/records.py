@@ -20,6 +20,8 @@ from driver.bson import json_util
 from odm.migrations.plan import describe
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_LOCK_TTL",
     "MIGRATIONS_COLLECTION",
     "Drift",
     "MigrationError",
@@ -29,6 +31,11 @@ __all__ = [
     "operation_target",
     "redact",
 ]
+
+#: Seconds a second process waits for the migration lock, and seconds after which a
+#: lock not renewed (after each operation) is stale and may be taken over.
+DEFAULT_LOCK_TIMEOUT = 60.0
+DEFAULT_LOCK_TTL = 600.0
 
 #: The collection, in the target database, that records applied migrations and the lock.
 MIGRATIONS_COLLECTION = "feldspar_migrations"
