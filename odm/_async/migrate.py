@@ -405,7 +405,7 @@ class AsyncMigrator:
                     f"operation {index + 1} of {len(operations)} failed ({index} done and "
                     f"recorded; the next run resumes here): {exc.server_message or exc}",
                     migration=label, operation=operation, code=exc.code,
-                    server_message=exc.server_message,
+                    server_message=exc.server_message, hint=exc.hint,
                 ) from exc
             await self._records.update_one({"_id": migration.number}, {"$set": {"done": index + 1}})
             await _Lock.renew(self)
@@ -435,11 +435,18 @@ class AsyncMigrator:
 
     async def _execute(self, operation: Mapping[str, Any]) -> None:
         """Run one operation, each of its steps safe to repeat."""
+        steps = expand(operation)
         if operation["op"] == "rename_index":
             indexes = await self._indexes(operation["collection"])
             if operation["from"]["name"] not in indexes and operation["to"]["name"] in indexes:
-                return  # done by an earlier, interrupted run
-        for step in expand(operation):
+                # An earlier, interrupted run built the new index: only what comes after
+                # it is left (dropping the bridge), never the bridge built again.
+                built = next(
+                    position for position, step in enumerate(steps)
+                    if step["op"] == "create_index" and step["index"]["name"] == operation["to"]["name"]
+                )
+                steps = steps[built + 1:]
+        for step in steps:
             for database, command in commands(step, self.database.name):
                 await self._send(database, command, step)
             if step["op"] == "modify_index":
@@ -452,9 +459,18 @@ class AsyncMigrator:
             if await self._already(command, exc.code):
                 return
             message = exc.details.get("errmsg") if exc.details else None
+            hint = None
+            if "renameCollection" in command and exc.code == 48:  # NamespaceExists
+                hint = (
+                    f"collection {step['to']} exists already, and a rename never replaces "
+                    "a collection (dropTarget: false: no data is lost). If this is not a "
+                    "collection rename, edit the migration (index operations instead of "
+                    f"rename_collection); if it is, move or drop the existing {step['to']} "
+                    "yourself (after saving any data it holds), then apply again"
+                )
             raise MigrationError(
                 str(message or exc), operation=step, code=exc.code,
-                server_message=str(message or exc),
+                server_message=str(message or exc), hint=hint,
             ) from exc
         except PyMongoError as exc:
             raise MigrationError(f"{type(exc).__name__}: {exc}", operation=step) from exc

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from odm.index import IndexSpec
 from odm.migrations.plan import Operation, bridge, describe, plan
 from odm.migrations.state import State, normalize_state, state_from_models
+from odm.model import collection_name
 
 __all__ = [
     "Migration",
@@ -325,8 +326,11 @@ def make(
     written). Needs no database."""
     directory = Path(directory)
     migrations = load_migrations(directory)
+    models = list(models)
     declared = state_from_models(models)
-    operations = plan(latest_state(migrations), declared)
+    # A model's collection stays even when it declares no index: never renamed away.
+    collections = {collection_name(model) for model in models}
+    operations = plan(latest_state(migrations), declared, declared=collections)
     if not operations:
         return None
     number = len(migrations) + 1

@@ -3,7 +3,8 @@
 ``plan(old, new)`` lists the operations that turn the indexes of state ``old`` into
 those of state ``new`` (see :mod:`odm.migrations.state`), as plain JSON-able dicts in
 the order to run them; ``invert(operations)`` is the way back (the reverse order, each
-operation inverted), so ``apply_operations(apply_operations(s, ops), invert(ops)) == s``.
+operation inverted, a replacement's bridges rebuilt for the indexes the way back
+drops), so ``apply_operations(apply_operations(s, ops), invert(ops)) == s``.
 
 Operations:
 
@@ -18,7 +19,8 @@ Operations:
   false``.
 - ``{"op": "rename_collection", "from", "to"}``: detected when a collection leaves the
   declared state and one with exactly the same indexes arrives (a model's collection
-  renamed); run with ``renameCollection`` (review it: two unrelated models that happen
+  renamed; a collection passed in ``declared``, still used by a model, is never a
+  source); run with ``renameCollection`` (review it: two unrelated models that happen
   to declare the same indexes look the same).
 - ``{"op": "rename_index", "collection", "from": spec_dict, "to": spec_dict}``: the same
   index (keys and options) under a new name.
@@ -39,8 +41,15 @@ How a change that keeps the collection covered is run:
   collection) nor a wildcard index (no compound wildcard before MongoDB 7.0): those are
   dropped then rebuilt, the one case where the collection goes without the index for
   the time of the build; the file says so.
+- Changes that block each other (a new index needing the name or the key pattern of
+  one going away, or a second text index: two indexes swapping names, a name moving
+  to the keys of a dropped index) are replaced as one group: a bridge of each old
+  index, the old ones dropped, the new ones built, the bridges dropped. Every plan
+  passes :func:`apply_operations` step by step, and every key pattern both states
+  share has an index starting with it after each step (text indexes aside).
 - A rename runs the same bridge (MongoDB cannot rename an index, and refuses two
-  equivalent indexes): :func:`expand` lists the steps.
+  equivalent indexes): :func:`expand` lists the steps. An index is planned as a
+  ``rename_index`` only when its new name is free; otherwise it joins a group above.
 
 Pure: no I/O.
 """
@@ -81,12 +90,15 @@ _BRIDGE_SUFFIX = "__bridge"
 # ------------------------------------------------------------------ planning
 
 
-def plan(old: State, new: State) -> list[Operation]:
-    """The operations turning the indexes of ``old`` into those of ``new``."""
+def plan(old: State, new: State, *, declared: Iterable[str] = ()) -> list[Operation]:
+    """The operations turning the indexes of ``old`` into those of ``new``.
+    ``declared``: collections that still exist in the new declarations even without
+    an index (a state leaves them out): never taken for the source of a rename."""
     before, after = _specs(old), _specs(new)
+    kept = set(declared)
     operations: list[Operation] = []
     # A model's collection renamed: a collection gone and one arrived, same indexes.
-    gone = [name for name in before if name not in after]
+    gone = [name for name in before if name not in after and name not in kept]
     arrived = [name for name in after if name not in before]
     for target in arrived:
         source = next((c for c in gone if _same_indexes(before[c], after[target])), None)
@@ -119,43 +131,92 @@ def _key(spec: IndexSpec) -> Any:
     return spec.normalized()["key"]
 
 
+def _conflict(a: IndexSpec, b: IndexSpec) -> bool:
+    """True when ``a`` cannot be built while ``b`` exists: the same name, the same key
+    pattern (the server may take them for one index, ``IndexOptionsConflict``), or two
+    text indexes (one per collection)."""
+    return a.name == b.name or _key(a) == _key(b) or (_text(a) and _text(b))
+
+
+def _text(spec: IndexSpec) -> bool:
+    return any(value == "text" for _, value in spec.keys)
+
+
 def _plan_collection(
     collection: str, old: Mapping[str, IndexSpec], new: Mapping[str, IndexSpec]
 ) -> list[Operation]:
-    creates: list[Operation] = []
     changes: list[Operation] = []
-    drops: list[Operation] = []
-    only_old = [name for name in sorted(old) if name not in new]
-    only_new = [name for name in sorted(new) if name not in old]
-    # Renamed: the same index under another name.
-    for name in list(only_new):
-        twin = next((o for o in only_old if _same(old[o], new[name])), None)
-        if twin is not None:
-            only_old.remove(twin)
-            only_new.remove(name)
-            changes.append(_op_rename(collection, old[twin], new[name]))
-    # Changed under the same name.
+    # What goes (removed) and what comes (added); an index changed in a way collMod
+    # cannot do under its name is both.
+    removed = [old[name] for name in sorted(old) if name not in new]
+    added = [new[name] for name in sorted(new) if name not in old]
+    modified: list[Operation] = []
     for name in sorted(set(old) & set(new)):
         differences = _differences(new[name], old[name])
         if not differences:
             continue
         in_place = _in_place(collection, old[name], new[name], differences)
         if in_place is not None:
-            changes.append(in_place)
+            modified.append(in_place)
         else:
-            changes += _replace(collection, old[name], new[name])
-    # A new index on the key pattern of one going away: may be "the same index" to the
-    # server (IndexOptionsConflict), so replace it through a bridge.
-    for name in list(only_new):
-        twin = next((o for o in only_old if _key(old[o]) == _key(new[name])), None)
-        if twin is not None:
-            only_old.remove(twin)
-            only_new.remove(name)
-            changes += _replace(collection, old[twin], new[name])
-    creates += [_op("create_index", collection, new[name]) for name in only_new]
-    drops += [_op("drop_index", collection, old[name]) for name in only_old]
+            removed.append(old[name])
+            added.append(new[name])
+    # Renamed: the same index under a name no index has yet (and no other index going
+    # away on its keys): one rename_index, through its own bridge.
+    old_names = set(old)
+    for target in sorted(added, key=lambda spec: spec.name):
+        if target.name in old_names:
+            continue
+        source = next((o for o in removed if _same(o, target)), None)
+        if source is None or any(
+            o is not source and _conflict(o, target) for o in removed
+        ):
+            continue
+        removed.remove(source)
+        added.remove(target)
+        changes.append(_op_rename(collection, source, target))
+    changes += modified
+    # A new index that cannot be built while an index going away exists (its name, its
+    # keys, a second text index) waits for it: each group of such indexes (linked
+    # through their conflicts) is replaced at once, every old one through a bridge.
+    groups: list[tuple[list[IndexSpec], list[IndexSpec]]] = []
+    for spec in added:
+        blocking = [o for o in removed if _conflict(o, spec)]
+        if not blocking:
+            continue
+        merged_old, merged_new = list(blocking), [spec]
+        for group in list(groups):
+            if any(o in group[0] for o in blocking):
+                groups.remove(group)
+                merged_old += [o for o in group[0] if o not in merged_old]
+                merged_new += group[1]
+        groups.append((merged_old, merged_new))
+    for group_old, group_new in sorted(groups, key=lambda g: min(o.name for o in g[0])):
+        changes += _replace_group(collection, group_old, group_new)
+        removed = [o for o in removed if o not in group_old]
+        added = [n for n in added if n not in group_new]
+    creates = [_op("create_index", collection, spec) for spec in sorted(added, key=lambda s: s.name)]
+    drops = [_op("drop_index", collection, spec) for spec in sorted(removed, key=lambda s: s.name)]
     # Changes first (each keeps its collection covered), then new indexes, then drops.
     return changes + creates + drops
+
+
+def _replace_group(
+    collection: str, old: Sequence[IndexSpec], new: Sequence[IndexSpec]
+) -> list[Operation]:
+    """Replace the indexes ``old`` by ``new`` when they cannot all exist at once: a
+    bridge for each old one (see :func:`bridge`), the old ones dropped, the new ones
+    built, the bridges dropped. One old and one new index give the four steps of
+    :func:`_replace`."""
+    old = sorted(old, key=lambda spec: spec.name)
+    new = sorted(new, key=lambda spec: spec.name)
+    bridges = [b for b in (bridge(spec) for spec in old) if b is not None]
+    return (
+        [_op("create_index", collection, spec) for spec in bridges]
+        + [_op("drop_index", collection, spec) for spec in old]
+        + [_op("create_index", collection, spec) for spec in new]
+        + [_op("drop_index", collection, spec) for spec in bridges]
+    )
 
 
 def _op(kind: str, collection: str, spec: IndexSpec) -> Operation:
@@ -210,23 +271,78 @@ def bridge(spec: IndexSpec) -> IndexSpec | None:
 
 def _replace(collection: str, old: IndexSpec, new: IndexSpec) -> list[Operation]:
     """Replace ``old`` with ``new`` when both cannot exist at once."""
-    temporary = bridge(old)
-    if temporary is None:
-        return [_op("drop_index", collection, old), _op("create_index", collection, new)]
-    return [
-        _op("create_index", collection, temporary),
-        _op("drop_index", collection, old),
-        _op("create_index", collection, new),
-        _op("drop_index", collection, temporary),
-    ]
+    return _replace_group(collection, [old], [new])
 
 
 # ------------------------------------------------------------------ inverting, expanding
 
 
 def invert(operations: Sequence[Mapping[str, Any]]) -> list[Operation]:
-    """The operations undoing ``operations``: reverse order, each one inverted."""
-    return [_invert_one(operation) for operation in reversed(operations)]
+    """The operations undoing ``operations``: reverse order, each one inverted, and the
+    bridges of a replacement rebuilt for the way back: going back drops the indexes the
+    way up built, so those are the ones bridged (a bridge of the index being restored
+    would leave the dropped one's queries uncovered)."""
+    result = [_invert_one(operation) for operation in reversed(operations)]
+    position = 0
+    while position < len(result):
+        position = _rebridge(result, position)
+    return result
+
+
+def _is_bridge(entry: Any) -> bool:
+    if not isinstance(entry, Mapping):
+        return False
+    keys, name = entry.get("keys"), entry.get("name")
+    return (
+        isinstance(name, str) and name.endswith(_BRIDGE_SUFFIX) and isinstance(keys, list)
+        and bool(keys) and list(keys[-1])[:1] == [BRIDGE_KEY]
+    )
+
+
+def _bridge_step(operation: Mapping[str, Any], kind: str, collection: str) -> bool:
+    return (
+        operation.get("op") == kind and operation.get("collection") == collection
+        and _is_bridge(operation.get("index"))
+    )
+
+
+def _rebridge(result: list[Operation], position: int) -> int:
+    """At ``position``, a replacement (bridges built, indexes dropped and built, the
+    same bridges dropped, one collection) has its bridges replaced by bridges of the
+    indexes it drops; the position after it. Anything else is left as it is."""
+    first = result[position]
+    if first.get("op") != "create_index" or not _is_bridge(first.get("index")):
+        return position + 1
+    collection = first["collection"]
+    end = position
+    while end < len(result) and _bridge_step(result[end], "create_index", collection):
+        end += 1
+    built = [result[i]["index"]["name"] for i in range(position, end)]
+    middle_end = end
+    while middle_end < len(result) and (
+        result[middle_end].get("op") in ("create_index", "drop_index")
+        and result[middle_end].get("collection") == collection
+        and not _is_bridge(result[middle_end].get("index"))
+    ):
+        middle_end += 1
+    last = middle_end
+    while last < len(result) and _bridge_step(result[last], "drop_index", collection):
+        last += 1
+    dropped = [result[i]["index"]["name"] for i in range(middle_end, last)]
+    if sorted(built) != sorted(dropped) or middle_end == end:
+        return position + 1
+    middle = result[end:middle_end]
+    bridges = [
+        b for b in (bridge(spec_of(op["index"])) for op in middle if op["op"] == "drop_index")
+        if b is not None
+    ]
+    group = (
+        [_op("create_index", collection, spec) for spec in bridges]
+        + middle
+        + [_op("drop_index", collection, spec) for spec in bridges]
+    )
+    result[position:last] = group
+    return position + len(group)
 
 
 def _invert_one(operation: Mapping[str, Any]) -> Operation:
@@ -382,6 +498,18 @@ def _keys(entry: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{path}: {value!r}" for path, value in entry["keys"]) + "}"
 
 
+def _sorted(value: Any) -> Any:
+    """``value`` with its dicts, nested too, in key order (a description's bytes do not
+    depend on the order a declaration wrote them in)."""
+    if isinstance(value, Mapping):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_sorted(item) for item in value)
+    return value
+
+
 def describe(operation: Mapping[str, Any]) -> str:
     """One readable line for ``operation`` (for files, ``status`` and logs)."""
     _check(operation)
@@ -399,6 +527,6 @@ def describe(operation: Mapping[str, Any]) -> str:
         )
         return f"{collection}: change index {operation['name']}: {changes}"
     entry = operation["index"]
-    options = "".join(f" {k}={v!r}" for k, v in sorted(entry.get("options", {}).items()))
+    options = "".join(f" {k}={_sorted(v)!r}" for k, v in sorted(entry.get("options", {}).items()))
     verb = "create" if kind == "create_index" else "drop"
     return f"{collection}: {verb} index {entry['name']} {_keys(entry)}{options}"

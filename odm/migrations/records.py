@@ -43,7 +43,8 @@ MIGRATIONS_COLLECTION = "feldspar_migrations"
 
 class MigrationError(Exception):
     """A migration could not run: names the migration, the operation, the collection and
-    the index, and the server's error (``code``, ``server_message``) when there is one.
+    the index, and the server's error (``code``, ``server_message``) when there is one,
+    then ``hint``, what to do about it, when the runner knows.
     Operations before the failing one stay recorded; the next ``apply`` resumes."""
 
     def __init__(
@@ -54,6 +55,7 @@ class MigrationError(Exception):
         operation: Mapping[str, Any] | None = None,
         code: int | None = None,
         server_message: str | None = None,
+        hint: str | None = None,
     ) -> None:
         collection, index = operation_target(operation) if operation else (None, None)
         parts = [message]
@@ -63,6 +65,8 @@ class MigrationError(Exception):
             parts.append(f"({describe(operation)})")
         if code is not None or server_message:
             parts.append(f"server error {code}: {server_message}")
+        if hint:
+            parts.append(f"-- {hint}")
         super().__init__(" ".join(parts))
         self.migration = migration
         self.operation = dict(operation) if operation else None
@@ -70,6 +74,7 @@ class MigrationError(Exception):
         self.index = index
         self.code = code
         self.server_message = server_message
+        self.hint = hint
 
 
 class MigrationLockError(MigrationError):
@@ -101,12 +106,28 @@ def format_command(database: str, command: Mapping[str, Any]) -> str:
     return f"{database}: {text}"
 
 
-_URI_PASSWORD = re.compile(r"^(mongodb(?:\+srv)?://[^:@/]*):[^@/]*@")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def redact(uri: str) -> str:
-    """``uri`` with any password replaced by ``***``, fit to print."""
-    return _URI_PASSWORD.sub(r"\1:***@", uri)
+    """``uri`` with any password replaced by ``***``, fit to print. The user
+    information is everything between ``://`` (any case) and the LAST ``@`` (a
+    mistyped password may hold an unescaped ``/``, ``@`` or ``?``): the user name is
+    kept when it is plain, otherwise the whole user information is hidden."""
+    scheme = _SCHEME.match(uri)
+    start = scheme.end() if scheme else 0
+    at = uri.rfind("@", start)
+    if at < 0:
+        return uri
+    userinfo = uri[start:at]
+    user, colon, _ = userinfo.partition(":")
+    if not colon and "@" not in userinfo:
+        return uri  # a user name, no password
+    if colon and user and not set(user) & set("/?#[]@"):
+        hidden = f"{user}:***"
+    else:
+        hidden = "***"
+    return f"{uri[:start]}{hidden}{uri[at:]}"
 
 
 # ------------------------------------------------------------------ reports

@@ -326,3 +326,24 @@ def test_collmod_a_server_ignores_is_reported_not_recorded(
     with pytest.raises(MigrationError, match=f"the server accepted collMod but {option} is "):
         runner.apply()
     assert [entry.state for entry in runner.status()] == ["applied", "partial"]
+
+
+def test_a_collection_rename_onto_an_existing_collection_says_what_to_do(
+    database: tuple[MongoClient, str], tmp_path: Path
+) -> None:
+    client, name = database
+    write_history(tmp_path, [
+        ("initial", [create("users", A)]),
+        ("rename", [{"op": "rename_collection", "from": "users", "to": "members"}]),
+    ])
+    runner = Migrator(client, tmp_path, database=name)
+    runner.apply(to=1)
+    client[name]["users"].insert_one({"a": 1})
+    client[name]["members"].insert_one({"a": 2})
+    with pytest.raises(MigrationError) as failed:
+        runner.apply()
+    message = str(failed.value)
+    assert "collection members exists already" in message and "dropTarget: false" in message
+    # Nothing moved, nothing dropped.
+    assert client[name]["users"].count_documents({}) == 1
+    assert client[name]["members"].count_documents({}) == 1
