@@ -286,7 +286,7 @@ class AsyncCollection:
             comment=comment,
             codec_options=self._codec_options,
         )
-        ids = [ensure_id(doc) for doc in docs]
+        ids = [doc["_id"] if type(doc) is dict else ensure_id(doc) for doc in docs]
         acknowledged = await self._run_plan(plan, extra)
         return InsertManyResult(ids, acknowledged is not None)
 

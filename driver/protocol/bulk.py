@@ -530,8 +530,11 @@ def plan_inserts(
 
     def items() -> Iterable[tuple[Kind, Any]]:
         for document in documents:
-            model = InsertOne(document)  # PyMongo's type check of each document
-            ensure_id(model.document)
+            if type(document) is dict:  # the commonest case, without the ABC checks
+                if "_id" not in document:
+                    document["_id"] = ObjectId()
+            else:
+                ensure_id(InsertOne(document).document)  # PyMongo's type check of each
             yield "insert", document
 
     return _plan(
