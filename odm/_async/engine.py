@@ -53,16 +53,6 @@ def _projection(output: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     return fields, rename_id
 
 
-def _sort_keys(sort: Any) -> tuple[Any, ...]:
-    # A list is several keys; so is a tuple, unless it is one (field, direction) pair.
-    if isinstance(sort, list):
-        return tuple(sort)
-    if isinstance(sort, tuple):
-        pair = len(sort) == 2 and isinstance(sort[1], int) and not isinstance(sort[1], bool)
-        return (sort,) if pair else sort
-    return (sort,)
-
-
 class AsyncEngine:
     """Runs queries for models in one database.
 
@@ -319,7 +309,7 @@ class AsyncEngine:
             rename_id=rename_id,
         )
         if sort is not None:
-            cursor = cursor.sort(*_sort_keys(sort))
+            cursor = cursor.sort(sort)  # build_sort reads lists, pairs and single keys
         if skip:
             cursor = cursor.skip(skip)
         if limit:
