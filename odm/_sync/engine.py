@@ -65,27 +65,23 @@ class Engine:
 
     def __init__(self, client_or_uri: MongoClient | str, database: str | None = None) -> None:
         if isinstance(client_or_uri, str):
-            # The database is checked before a client (and its threads) exists.
             name = database or parse_uri(client_or_uri).database
-            if not name:
-                raise ConfigurationError(
-                    "the engine needs a database: pass database=... or put one in the URI"
-                )
-            self.client = MongoClient(client_or_uri)
-            self._owns_client = True
         elif isinstance(client_or_uri, MongoClient):
-            self.client = client_or_uri
-            self._owns_client = False
             name = database or client_or_uri.options.database
-            if not name:
-                raise ConfigurationError(
-                    "the engine needs a database: pass database=... or put one in the URI"
-                )
         else:
             raise TypeError(
                 "client_or_uri must be an MongoClient or a connection string, not "
                 f"{type(client_or_uri).__name__}"
             )
+        if not name:
+            raise ConfigurationError(
+                "the engine needs a database: pass database=... or put one in the URI"
+            )
+        # Only now a client (and its threads) for a connection string: the checks passed.
+        self._owns_client = isinstance(client_or_uri, str)
+        self.client = (
+            MongoClient(client_or_uri) if isinstance(client_or_uri, str) else client_or_uri
+        )
         self.database = self.client.get_database(name, codec_options=CODEC_OPTIONS)
         self._collections: weakref.WeakKeyDictionary[type[BaseModel], Any] = (
             weakref.WeakKeyDictionary()
